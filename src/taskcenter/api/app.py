@@ -1,0 +1,105 @@
+"""Assembling the ASGI application: routes, the error table, and the store's lifetime."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from taskcenter.api import identity_routes, jobs, producer
+from taskcenter.api.context import Services
+from taskcenter.api.middleware import RequestContext
+from taskcenter.api.responses import JSON, error_response, language
+from taskcenter.domain.clock import Clock, system_clock
+from taskcenter.domain.errors import (
+    MethodNotAllowed,
+    RouteNotFound,
+    ServerFailure,
+    TaskcenterError,
+)
+from taskcenter.identity.authenticator import Authenticator
+from taskcenter.storage.base import Store
+
+log = logging.getLogger("taskcenter.api")
+
+StoreOpener = Callable[[], Awaitable[Store]]
+DEFAULT_RETENTION = timedelta(days=30)
+
+
+async def health(request: Request) -> Response:
+    return JSON({"status": "ok"})
+
+
+async def _taskcenter_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TaskcenterError)
+    if exc.http_status == 401:
+        log.info(
+            "authentication failed request_id=%s path=%s: %s",
+            request.scope["state"]["request_id"], request.url.path, exc.detail,
+        )  # fmt: skip
+    return error_response(exc, language(request))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    error: TaskcenterError = MethodNotAllowed() if exc.status_code == 405 else RouteNotFound()
+    return error_response(error, language(request))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.error(
+        "server failure request_id=%s %s %s",
+        request.scope["state"]["request_id"], request.method, request.url.path, exc_info=exc,
+    )  # fmt: skip
+    return error_response(ServerFailure(), language(request))
+
+
+ROUTES = [
+    Route("/health", health, methods=["GET"]),
+    Route("/v3/auth/tokens", identity_routes.create_token, methods=["POST"]),
+    Route("/v3/{project_id}/jobs", jobs.show_job, methods=["GET"]),
+    Route("/v3/{project_id}/jobs/{job_id}", jobs.delete_job, methods=["DELETE"]),
+    Route("/v3/{project_id}/immediate-jobs", jobs.list_jobs, methods=["GET"]),
+    Route("/internal/v1/jobs", producer.create_job, methods=["POST"]),
+    Route("/internal/v1/jobs/{job_id}", producer.update_job, methods=["PATCH"]),
+    Route("/internal/v1/jobs/{job_id}", producer.show_job, methods=["GET"]),
+]
+
+
+def create_app(
+    open_store: StoreOpener,
+    *,
+    clock: Clock = system_clock,
+    retention: timedelta = DEFAULT_RETENTION,
+    on_ready: Callable[[Store], Awaitable[None]] | None = None,
+) -> RequestContext:
+    """The application. The store is opened inside the server's event loop, at startup."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = await open_store()
+        app.state.services = Services(store, clock, Authenticator(store, clock), retention)
+        try:
+            if on_ready is not None:
+                await on_ready(store)
+            yield
+        finally:
+            await store.close()
+
+    app = Starlette(
+        routes=ROUTES,
+        lifespan=lifespan,
+        exception_handlers={
+            TaskcenterError: _taskcenter_error,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
+    )
+    return RequestContext(app)

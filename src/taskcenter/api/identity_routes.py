@@ -1,0 +1,19 @@
+"""POST /v3/auth/tokens: the Keystone v3 compatible token endpoint."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from taskcenter.api.context import read_body, services
+from taskcenter.api.responses import JSON
+from taskcenter.domain.requests import parse_body
+from taskcenter.identity.keystone import issue_token
+
+
+async def create_token(request: Request) -> Response:
+    body = parse_body(await read_body(request))
+    svc = services(request)
+    base_url = str(request.base_url).rstrip("/")
+    token, description = await issue_token(svc.store, svc.clock, body, base_url)
+    return JSON(description, status_code=201, headers={"X-Subject-Token": token})

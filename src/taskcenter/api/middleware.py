@@ -1,0 +1,57 @@
+"""The outermost layer: a request id on every response, and no fault escapes as a traceback."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from taskcenter.domain.errors import ServerFailure
+
+log = logging.getLogger("taskcenter.api")
+
+
+class RequestContext:
+    """Gives each HTTP request an id (X-Request-Id, echoed in logs) and a last-resort 500.
+
+    It wraps the whole application, so even responses made by Starlette's own error
+    middleware carry the header.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = os.urandom(16).hex()
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (b"x-request-id", request_id.encode())
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            if started:
+                return  # already answered and logged by the application's error handler
+            log.exception("unhandled error request_id=%s path=%s", request_id, scope.get("path"))
+            error = ServerFailure()
+            body = orjson.dumps({"error_code": error.error_code, "error_msg": error.message()})
+            await send_with_id(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send_with_id({"type": "http.response.body", "body": body})

@@ -1,0 +1,148 @@
+"""Every error a client can see, with its HTTP status, TaurusDB error code and messages.
+
+One root class; each subclass carries its code and default messages in English and Chinese,
+so the HTTP layer maps any of them to a response in one place.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class TaskcenterError(Exception):
+    """Failed to process the request."""
+
+    http_status: ClassVar[int] = 400
+    error_code: ClassVar[str] = "DBS.213002"
+    message_en: ClassVar[str] = "Failed to process the request."
+    message_zh: ClassVar[str] = "处理请求失败。"
+
+    def __init__(self, detail: str = "", detail_zh: str = "") -> None:
+        super().__init__(detail or self.message_en)
+        self.detail = detail
+        self.detail_zh = detail_zh or detail
+
+    def message(self, language: str = "en-us") -> str:
+        if language == "zh-cn":
+            return self.message_zh + (f" {self.detail_zh}" if self.detail_zh else "")
+        return self.message_en + (f" {self.detail}" if self.detail else "")
+
+
+class InvalidParameter(TaskcenterError):
+    """A request parameter is missing or malformed; the detail names it."""
+
+    error_code = "DBS.200001"
+    message_en = "Parameter error."
+    message_zh = "参数错误。"
+
+
+class JobNotFound(TaskcenterError):
+    """Unknown job, a job of another project, or one past retention: deliberately one answer."""
+
+    error_code = "DBS.200543"
+    message_en = "The job does not exist."
+    message_zh = "任务不存在。"
+
+    def __init__(self) -> None:
+        # Never carries a detail: the three causes must be indistinguishable.
+        super().__init__()
+
+
+class JobNotFinished(TaskcenterError):
+    """Only the record of a finished job may be deleted."""
+
+    error_code = "DBS.200001"
+    message_en = "Parameter error."
+    message_zh = "参数错误。"
+
+
+class AuthenticationFailed(TaskcenterError):
+    """Rejected before the service, as the cloud's API gateway does."""
+
+    http_status = 401
+    error_code = "APIGW.0301"
+    message_en = "Incorrect IAM authentication information:"
+    message_zh = "IAM认证信息错误:"
+
+
+class KeystoneUnauthorized(TaskcenterError):
+    """The Keystone endpoint's own answer for bad user credentials."""
+
+    http_status = 401
+    error_code = "IAM.0002"
+    message_en = "The username or password is wrong."
+    message_zh = "用户名或密码错误。"
+
+
+class NotAuthorized(TaskcenterError):
+    """A valid credential used outside its project, or without the role the call needs."""
+
+    http_status = 403
+    error_code = "DBS.200010"
+    message_en = "The operation is not authorized."
+    message_zh = "操作未授权。"
+
+
+class IllegalTransition(TaskcenterError):
+    """A status change the job's current status does not allow (final statuses are final)."""
+
+    http_status = 409
+    error_code = "TASKCENTER.409001"
+    message_en = "Illegal job status transition."
+    message_zh = "非法的任务状态变更。"
+
+    def __init__(self, current: str, target: str | None = None) -> None:
+        if target is None:
+            super().__init__(
+                f"A {current} job is final and cannot change.",
+                f"{current} 状态的任务已结束，不能再修改。",
+            )
+        else:
+            super().__init__(
+                f"A {current} job cannot become {target}.",
+                f"{current} 状态的任务不能变为 {target}。",
+            )
+        self.current = current
+        self.target = target
+
+
+class JobConflict(TaskcenterError):
+    """The job changed while the request was being applied; the client may retry."""
+
+    http_status = 409
+    error_code = "TASKCENTER.409002"
+    message_en = "The job was changed concurrently; retry the request."
+    message_zh = "任务被并发修改，请重试。"
+
+
+class RouteNotFound(TaskcenterError):
+    """No such API, as the cloud's gateway answers."""
+
+    http_status = 404
+    error_code = "APIGW.0101"
+    message_en = "The API does not exist or has not been published in the environment."
+    message_zh = "API不存在或未发布。"
+
+
+class MethodNotAllowed(RouteNotFound):
+    """The path exists but not with this method."""
+
+    http_status = 405
+
+
+class PayloadTooLarge(TaskcenterError):
+    """Request bodies are capped so one client cannot exhaust memory."""
+
+    http_status = 413
+    error_code = "DBS.200001"
+    message_en = "Parameter error."
+    message_zh = "参数错误。"
+
+
+class ServerFailure(TaskcenterError):
+    """Anything unexpected, the database being down included. Details go to the log only."""
+
+    http_status = 500
+    error_code = "DBS.108000"
+    message_en = "Server failure."
+    message_zh = "服务器故障。"

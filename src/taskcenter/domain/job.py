@@ -1,0 +1,129 @@
+"""A job, the changes a producer may ask for, and how a change applies to a job."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from taskcenter.domain.errors import IllegalTransition, InvalidParameter
+from taskcenter.domain.status import JobStatus, check_transition
+
+JsonObject = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubTask:
+    name: str
+    percent: int
+    status: str
+    remaining_time: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: str
+    project_id: str
+    name: str
+    status: JobStatus
+    created: datetime
+    started: datetime | None = None
+    ended: datetime | None = None
+    progress: int = 0
+    instance: Instance | None = None
+    entities: JsonObject = field(default_factory=dict)
+    fail_reason: str = ""
+    sub_tasks: tuple[SubTask, ...] = ()
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """What a producer submits; the store turns it into a Job in one insert."""
+
+    project_id: str
+    name: str
+    status: JobStatus = JobStatus.RUNNING
+    instance: Instance | None = None
+    entities: JsonObject = field(default_factory=dict)
+    idempotency_key: str | None = None
+
+    def to_job(self, now: datetime, job_id: str | None = None) -> Job:
+        running = self.status is JobStatus.RUNNING
+        return Job(
+            id=job_id or str(uuid.uuid4()),
+            project_id=self.project_id,
+            name=self.name,
+            status=self.status,
+            created=now,
+            started=now if running else None,
+            instance=self.instance,
+            entities=self.entities,
+            idempotency_key=self.idempotency_key,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class JobPatch:
+    """A producer's partial update. None means "leave as it is"."""
+
+    status: JobStatus | None = None
+    progress: int | None = None
+    sub_tasks: tuple[SubTask, ...] | None = None
+    entities: JsonObject | None = None
+    fail_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobEvent:
+    """One row of a job's append-only history: a status change and when it happened."""
+
+    job_id: str
+    from_status: JobStatus | None
+    to_status: JobStatus
+    at: datetime
+
+
+def apply_patch(job: Job, patch: JobPatch, now: datetime) -> tuple[Job, JobEvent | None]:
+    """The job after ``patch``, and the event to record if its status changed.
+
+    Raises IllegalTransition for any change to a final job or a move the state machine forbids,
+    and InvalidParameter for a fail_reason on a job that is not failing.
+    """
+    if job.status.is_final:
+        raise IllegalTransition(job.status.value)
+    target = patch.status if patch.status is not None else job.status
+    if patch.fail_reason is not None and target is not JobStatus.FAILED:
+        raise InvalidParameter(
+            "fail_reason: only allowed together with status Failed.",
+            "fail_reason: 仅在 status 为 Failed 时允许。",
+        )
+    changes: dict[str, Any] = {}
+    event = None
+    if target is not job.status:
+        check_transition(job.status, target)
+        changes["status"] = target
+        event = JobEvent(job.id, job.status, target, now)
+        if target is JobStatus.RUNNING:
+            changes["started"] = now
+        if target.is_final:
+            changes["ended"] = now
+        if target is JobStatus.COMPLETED:
+            changes["progress"] = 100
+    if patch.progress is not None and target is not JobStatus.COMPLETED:
+        changes["progress"] = patch.progress
+    if patch.sub_tasks is not None:
+        changes["sub_tasks"] = patch.sub_tasks
+    if patch.entities is not None:
+        changes["entities"] = patch.entities
+    if patch.fail_reason is not None:
+        changes["fail_reason"] = patch.fail_reason
+    return dataclasses.replace(job, **changes), event

@@ -1,0 +1,116 @@
+"""The TaurusDB wire formats: times, job ids, and the JSON shapes of the job APIs.
+
+Kept in one module so every endpoint answers the same way and the HTTP layer stays thin.
+Shapes follow the official SDK's models (GetJobInfoDetail, TaskDetailInfo, SubTaskInfo).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from taskcenter.domain.errors import InvalidParameter
+from taskcenter.domain.job import Job, SubTask
+from taskcenter.domain.status import JobStatus
+
+# The cloud's documented format "yyyy-mm-ddThh:mm:ssZ", Z being a numeric offset (+0000).
+_TIME_OUT = "%Y-%m-%dT%H:%M:%S+0000"
+_TIME_IN = "%Y-%m-%dT%H:%M:%S%z"
+_JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def format_time(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime(_TIME_OUT)
+
+
+def parse_time(field: str, value: str) -> datetime:
+    try:
+        parsed = datetime.strptime(value, _TIME_IN)
+    except ValueError:
+        raise InvalidParameter(
+            f"{field}: expected yyyy-mm-ddThh:mm:ssZ with a numeric offset, "
+            f"such as 2026-01-31T08:00:00+0000.",
+            f"{field}: 格式应为 yyyy-mm-ddThh:mm:ssZ，例如 2026-01-31T08:00:00+0000。",
+        ) from None
+    return parsed.astimezone(UTC)
+
+
+def parse_job_id(field: str, value: str | None) -> str:
+    """A job id in canonical (lower-case) form, or InvalidParameter naming ``field``."""
+    if not value:
+        raise InvalidParameter(f"{field}: is required.", f"{field}: 必填。")
+    lowered = value.lower()
+    if len(lowered) != 36 or not _JOB_ID.fullmatch(lowered):
+        raise InvalidParameter(
+            f"{field}: not a job id (expected a UUID such as a9767ede-fe0f-4888-9003-e843a4c90514).",
+            f"{field}: 不是合法的任务ID（应为UUID）。",
+        )
+    return lowered
+
+
+def process(job: Job) -> str:
+    """Progress as the cloud shows it: "NN%" while Running, else empty."""
+    return f"{job.progress}%" if job.status is JobStatus.RUNNING else ""
+
+
+def job_info(job: Job) -> dict[str, Any]:
+    """GetJobInfoDetail: the body of GET /v3/{project_id}/jobs?id=."""
+    instance = job.instance
+    return {
+        "id": job.id,
+        "name": job.name,
+        "status": job.status.value,
+        "created": format_time(job.created),
+        "ended": format_time(job.ended),
+        "process": process(job),
+        "instance": {"id": instance.id, "name": instance.name} if instance else {"id": "", "name": ""},
+        "entities": job.entities,
+        "fail_reason": job.fail_reason if job.status is JobStatus.FAILED else "",
+    }
+
+
+def task_detail_info(job: Job) -> dict[str, Any]:
+    """TaskDetailInfo: one row of GET /v3/{project_id}/immediate-jobs."""
+    instance = job.instance
+    return {
+        "instance_id": instance.id if instance else "",
+        "instance_name": instance.name if instance else "",
+        "instance_status": "",
+        "job_id": job.id,
+        "order_id": "",
+        "job_name": job.name,
+        "status": job.status.value,
+        "process": process(job),
+        "created_time": format_time(job.created),
+        "ended_time": format_time(job.ended),
+        "fail_reason": job.fail_reason if job.status is JobStatus.FAILED else "",
+        "show_detail": bool(job.sub_tasks),
+        "extend_fields": {},
+    }
+
+
+def sub_task_info(sub_task: SubTask) -> dict[str, Any]:
+    """SubTaskInfo: percent and remaining_time are strings on the wire."""
+    return {
+        "sub_task_name": sub_task.name,
+        "percent": str(sub_task.percent),
+        "status": sub_task.status,
+        "remaining_time": "" if sub_task.remaining_time is None else str(sub_task.remaining_time),
+    }
+
+
+def sub_task_to_json(sub_task: SubTask) -> dict[str, Any]:
+    """How a sub-task is stored and how the producer API shows it."""
+    return {
+        "name": sub_task.name,
+        "percent": sub_task.percent,
+        "status": sub_task.status,
+        "remaining_time": sub_task.remaining_time,
+    }
+
+
+def sub_task_from_json(raw: dict[str, Any]) -> SubTask:
+    return SubTask(raw["name"], raw["percent"], raw["status"], raw.get("remaining_time"))

@@ -1,0 +1,1 @@
+"""Identity: users, passwords, Keystone-style tokens and AK/SK signatures."""

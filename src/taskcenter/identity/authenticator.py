@@ -1,0 +1,79 @@
+"""Who is calling: a principal from X-Auth-Token or from an AK/SK-signed request.
+
+Both lookups are cached in memory for a short time: the GET-by-id path must not pay a
+database round trip for the credential on every poll. A minute bounds how long a revoked
+credential could still be honoured on a node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cachetools import TTLCache
+
+from taskcenter.domain.clock import Clock
+from taskcenter.domain.errors import AuthenticationFailed
+from taskcenter.domain.principals import AccessKey, IssuedToken, Principal
+from taskcenter.identity import aksk
+from taskcenter.identity.secrets import token_hash
+from taskcenter.storage.base import Store
+
+CACHE_SECONDS = 60
+CACHE_ENTRIES = 100_000
+
+
+class Authenticator:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._tokens: TTLCache[str, IssuedToken] = TTLCache(CACHE_ENTRIES, CACHE_SECONDS)
+        self._keys: TTLCache[str, tuple[AccessKey, Principal]] = TTLCache(CACHE_ENTRIES, CACHE_SECONDS)
+
+    async def authenticate(
+        self, method: str, path: str, query_string: str, headers: Mapping[str, str], body: bytes
+    ) -> Principal:
+        """The caller's principal, or AuthenticationFailed saying what is wrong."""
+        token = headers.get("x-auth-token")
+        if token:
+            return await self._from_token(token)
+        authorization = headers.get("authorization")
+        if authorization:
+            return await self._from_signature(authorization, method, path, query_string, headers, body)
+        raise AuthenticationFailed(
+            "x-auth-token not found, and the request is not signed with AK/SK (no Authorization header)."
+        )
+
+    async def _from_token(self, token: str) -> Principal:
+        digest = token_hash(token)
+        issued = self._tokens.get(digest)
+        if issued is None:
+            issued = await self._store.get_token(digest)
+            if issued is None:
+                raise AuthenticationFailed("the X-Auth-Token is not a token this service issued.")
+            self._tokens[digest] = issued
+        if issued.expires_at <= self._clock():
+            raise AuthenticationFailed(
+                "token expires: the X-Auth-Token expired; get a new one from POST /v3/auth/tokens."
+            )
+        return issued.principal
+
+    async def _from_signature(
+        self,
+        authorization: str,
+        method: str,
+        path: str,
+        query_string: str,
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> Principal:
+        signature = aksk.parse_authorization(authorization)
+        aksk.check_date(headers, signature, self._clock())
+        found = self._keys.get(signature.access_key)
+        if found is None:
+            found = await self._store.get_access_key(signature.access_key)
+            if found is None:
+                raise AuthenticationFailed("the access key (AK) is unknown.")
+            self._keys[signature.access_key] = found
+        key, principal = found
+        aksk.verify(key.secret_key, signature, method, path, query_string, headers, body)
+        return principal

@@ -1,0 +1,306 @@
+"""The PostgreSQL store: for several taskcenter nodes sharing one database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+from taskcenter.domain.errors import JobConflict, JobNotFinished, JobNotFound
+from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, apply_patch
+from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
+from taskcenter.domain.requests import JobFilter, Page
+from taskcenter.domain.status import JobStatus
+from taskcenter.domain.wire import sub_task_to_json
+from taskcenter.storage.base import JobListing
+from taskcenter.storage.migrations import check_schema, migrations
+from taskcenter.storage.rows import load_sub_tasks
+
+_JOB_COLUMNS = (
+    "id, project_id, name, status, created_at, started_at, ended_at, progress, "
+    "instance_id, instance_name, entities, fail_reason, sub_tasks, idempotency_key"
+)
+# Any constant works: it only has to be the same for every taskcenter node.
+_MIGRATION_LOCK = 0x7A5C_0001
+
+
+def _job(row: asyncpg.Record) -> Job:
+    return Job(
+        id=str(row[0]),
+        project_id=row[1],
+        name=row[2],
+        status=JobStatus(row[3]),
+        created=row[4],
+        started=row[5],
+        ended=row[6],
+        progress=row[7],
+        instance=Instance(row[8], row[9] or "") if row[8] is not None else None,
+        entities=row[10],
+        fail_reason=row[11],
+        sub_tasks=load_sub_tasks(row[12]) if row[12] else (),
+        idempotency_key=row[13],
+    )
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda v: orjson.dumps(v).decode(),
+        decoder=orjson.loads,
+        schema="pg_catalog",
+    )
+
+
+class PostgresStore:
+    dialect = "postgres"
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, url: str, *, min_size: int = 2, max_size: int = 10) -> PostgresStore:
+        conn = await asyncpg.connect(url)
+        try:
+            await _migrate(conn)
+        finally:
+            await conn.close()
+        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init_connection)
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    # Jobs
+
+    async def create_job(self, new: NewJob, now: datetime) -> tuple[Job, bool]:
+        job = new.to_job(now)
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                f"INSERT INTO jobs ({_JOB_COLUMNS}) "
+                "VALUES ($1,$2,$3,$4,$5,$6,NULL,$7,$8,$9,$10,'','[]',$11) "
+                "ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL "
+                "DO NOTHING RETURNING seq",
+                job.id, job.project_id, job.name, job.status.value, job.created, job.started,
+                job.progress, job.instance.id if job.instance else None,
+                job.instance.name if job.instance else None, job.entities, job.idempotency_key,
+            )  # fmt: skip
+            if row is None:
+                existing = await conn.fetchrow(
+                    f"SELECT {_JOB_COLUMNS} FROM jobs WHERE project_id = $1 AND idempotency_key = $2",
+                    new.project_id,
+                    new.idempotency_key,
+                )
+                assert existing is not None
+                return _job(existing), False
+            await conn.execute(
+                "INSERT INTO job_events (job_id, from_status, to_status, at) VALUES ($1,$2,$3,$4)",
+                job.id, None, job.status.value, now,
+            )  # fmt: skip
+            return job, True
+
+    async def get_job(self, project_id: str, job_id: str, visible_since: datetime) -> Job | None:
+        row = await self._pool.fetchrow(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = $1 AND project_id = $2 "
+            "AND (ended_at IS NULL OR ended_at >= $3)",
+            job_id,
+            project_id,
+            visible_since,
+        )
+        return _job(row) if row else None
+
+    async def find_job(self, job_id: str) -> Job | None:
+        row = await self._pool.fetchrow(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = $1", job_id)
+        return _job(row) if row else None
+
+    async def update_job(self, job_id: str, patch: JobPatch, now: datetime) -> Job:
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = $1 FOR UPDATE", job_id)
+            if row is None:
+                raise JobNotFound()
+            current = _job(row)
+            job, event = apply_patch(current, patch, now)
+            result = await conn.execute(
+                "UPDATE jobs SET status = $1, started_at = $2, ended_at = $3, progress = $4, "
+                "entities = $5, fail_reason = $6, sub_tasks = $7 "
+                "WHERE id = $8 AND status = $9",
+                job.status.value, job.started, job.ended, job.progress, job.entities,
+                job.fail_reason, [sub_task_to_json(s) for s in job.sub_tasks], job_id,
+                current.status.value,
+            )  # fmt: skip
+            if result != "UPDATE 1":
+                raise JobConflict()
+            if event is not None:
+                await conn.execute(
+                    "INSERT INTO job_events (job_id, from_status, to_status, at) VALUES ($1,$2,$3,$4)",
+                    event.job_id,
+                    event.from_status.value if event.from_status else None,
+                    event.to_status.value,
+                    event.at,
+                )
+            return job
+
+    async def list_jobs(
+        self, project_id: str, where: JobFilter, page: Page, visible_since: datetime
+    ) -> JobListing:
+        params: list[Any] = [project_id, visible_since]
+        clauses = ["project_id = $1", "(ended_at IS NULL OR ended_at >= $2)"]
+
+        def add(clause: str, value: Any) -> None:
+            params.append(value)
+            clauses.append(clause.format(f"${len(params)}"))
+
+        if where.status is not None:
+            add("status = {}", where.status.value)
+        if where.job_name is not None:
+            add("name = {}", where.job_name)
+        if where.job_id is not None:
+            add("id = {}::uuid", where.job_id)
+        if where.start_time is not None:
+            add("created_at >= {}", where.start_time)
+        if where.end_time is not None:
+            add("created_at <= {}", where.end_time)
+        condition = " AND ".join(clauses)
+        n = len(params)
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            # One snapshot, so the page, the count and the names agree with each other.
+            rows = await conn.fetch(
+                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {condition} "
+                f"ORDER BY seq DESC LIMIT ${n + 1} OFFSET ${n + 2}",
+                *params, page.size, page.offset,
+            )  # fmt: skip
+            total = await conn.fetchval(f"SELECT count(*) FROM jobs WHERE {condition}", *params)
+            names = await conn.fetch(
+                "SELECT DISTINCT name FROM jobs WHERE project_id = $1 "
+                "AND (ended_at IS NULL OR ended_at >= $2) ORDER BY name",
+                project_id,
+                visible_since,
+            )
+        return JobListing([_job(r) for r in rows], total, [r[0] for r in names])
+
+    async def delete_job(self, project_id: str, job_id: str, visible_since: datetime) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            status = await conn.fetchval(
+                "SELECT status FROM jobs WHERE id = $1 AND project_id = $2 "
+                "AND (ended_at IS NULL OR ended_at >= $3) FOR UPDATE",
+                job_id,
+                project_id,
+                visible_since,
+            )
+            if status is None:
+                raise JobNotFound()
+            if not JobStatus(status).is_final:
+                raise JobNotFinished("Only a finished job's record can be deleted.")
+            await conn.execute("DELETE FROM job_events WHERE job_id = $1", job_id)
+            await conn.execute("DELETE FROM jobs WHERE id = $1", job_id)
+
+    async def job_events(self, job_id: str) -> list[JobEvent]:
+        rows = await self._pool.fetch(
+            "SELECT job_id, from_status, to_status, at FROM job_events WHERE job_id = $1 ORDER BY seq",
+            job_id,
+        )
+        return [JobEvent(str(r[0]), JobStatus(r[1]) if r[1] else None, JobStatus(r[2]), r[3]) for r in rows]
+
+    # Identity
+
+    async def create_identity(self, project: Project, user: User, key: AccessKey) -> bool:
+        now = datetime.now(UTC)
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.execute(
+                    "INSERT INTO projects (id, name, created_at) VALUES ($1,$2,$3)",
+                    project.id, project.name, now,
+                )  # fmt: skip
+                await conn.execute(
+                    "INSERT INTO users (id, name, project_id, password_hash, is_admin, created_at) "
+                    "VALUES ($1,$2,$3,$4,$5,$6)",
+                    user.id, user.name, user.project_id, user.password_hash, user.is_admin, now,
+                )  # fmt: skip
+                await conn.execute(
+                    "INSERT INTO access_keys (access_key, secret_key, user_id, created_at) "
+                    "VALUES ($1,$2,$3,$4)",
+                    key.access_key, key.secret_key, key.user_id, now,
+                )  # fmt: skip
+        except asyncpg.UniqueViolationError:
+            return False
+        return True
+
+    async def has_users(self) -> bool:
+        return bool(await self._pool.fetchval("SELECT EXISTS (SELECT 1 FROM users)"))
+
+    async def get_user_by_name(self, name: str) -> User | None:
+        row = await self._pool.fetchrow(
+            "SELECT id, name, project_id, password_hash, is_admin FROM users WHERE name = $1", name
+        )
+        return User(row[0], row[1], row[2], row[3], row[4]) if row else None
+
+    async def get_project(self, project_id: str) -> Project | None:
+        row = await self._pool.fetchrow("SELECT id, name FROM projects WHERE id = $1", project_id)
+        return Project(row[0], row[1]) if row else None
+
+    async def get_project_by_name(self, name: str) -> Project | None:
+        row = await self._pool.fetchrow("SELECT id, name FROM projects WHERE name = $1", name)
+        return Project(row[0], row[1]) if row else None
+
+    async def get_access_key(self, access_key: str) -> tuple[AccessKey, Principal] | None:
+        row = await self._pool.fetchrow(
+            "SELECT k.access_key, k.secret_key, u.id, u.name, p.id, p.name, u.is_admin "
+            "FROM access_keys k JOIN users u ON u.id = k.user_id "
+            "JOIN projects p ON p.id = u.project_id WHERE k.access_key = $1",
+            access_key,
+        )
+        if row is None:
+            return None
+        return AccessKey(row[0], row[1], row[2]), Principal(row[2], row[3], row[4], row[5], row[6])
+
+    async def save_token(self, token: IssuedToken) -> None:
+        p = token.principal
+        await self._pool.execute(
+            "INSERT INTO tokens (token_hash, user_id, project_id, issued_at, expires_at) "
+            "VALUES ($1,$2,$3,$4,$5)",
+            token.token_hash, p.user_id, p.project_id, token.issued_at, token.expires_at,
+        )  # fmt: skip
+
+    async def get_token(self, token_hash: str) -> IssuedToken | None:
+        row = await self._pool.fetchrow(
+            "SELECT t.token_hash, u.id, u.name, p.id, p.name, u.is_admin, t.issued_at, t.expires_at "
+            "FROM tokens t JOIN users u ON u.id = t.user_id JOIN projects p ON p.id = t.project_id "
+            "WHERE t.token_hash = $1",
+            token_hash,
+        )
+        if row is None:
+            return None
+        principal = Principal(row[1], row[2], row[3], row[4], row[5])
+        return IssuedToken(row[0], principal, row[6], row[7])
+
+
+async def _migrate(conn: asyncpg.Connection) -> None:
+    async with conn.transaction():
+        # Serialises nodes that start at the same moment against one database.
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+        )
+        applied = {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        for migration in migrations("postgres"):
+            if migration.version in applied:
+                continue
+            await conn.execute(migration.sql)
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                migration.version,
+                migration.name,
+            )
+            applied.add(migration.version)
+        check_schema("postgres", await schema_of(conn), sorted(applied))
+
+
+async def schema_of(conn: asyncpg.Connection) -> dict[str, set[str]]:
+    rows = await conn.fetch(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+    )
+    result: dict[str, set[str]] = {}
+    for table, column in rows:
+        result.setdefault(table, set()).add(column)
+    return result

@@ -1,0 +1,381 @@
+"""The SQLite store: the embedded default (WAL, one file in the data dir).
+
+Reads run on the event loop's thread: a primary-key read in WAL mode takes microseconds and
+never waits for a writer. Writes run on one dedicated thread with their own connection, so a
+commit's fsync never stalls the loop, and SQLite's single writer is honoured by construction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from taskcenter.domain.errors import JobConflict, JobNotFinished, JobNotFound
+from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, apply_patch
+from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
+from taskcenter.domain.requests import JobFilter, Page
+from taskcenter.domain.status import JobStatus
+from taskcenter.storage.base import JobListing
+from taskcenter.storage.migrations import check_schema, migrations
+from taskcenter.storage.rows import dump_sub_tasks, from_us, load_sub_tasks, opt_from_us, to_us
+
+T = TypeVar("T")
+
+_JOB_COLUMNS = (
+    "id, project_id, name, status, created_us, started_us, ended_us, progress, "
+    "instance_id, instance_name, entities, fail_reason, sub_tasks, idempotency_key"
+)
+_VISIBLE = "(ended_us IS NULL OR ended_us >= ?)"
+
+
+def _job(row: tuple[Any, ...]) -> Job:
+    return Job(
+        id=row[0],
+        project_id=row[1],
+        name=row[2],
+        status=JobStatus(row[3]),
+        created=from_us(row[4]),
+        started=opt_from_us(row[5]),
+        ended=opt_from_us(row[6]),
+        progress=row[7],
+        instance=Instance(row[8], row[9] or "") if row[8] is not None else None,
+        entities=orjson.loads(row[10]),
+        fail_reason=row[11],
+        sub_tasks=load_sub_tasks(row[12]) if row[12] != "[]" else (),
+        idempotency_key=row[13],
+    )
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # FULL: an acknowledged job survives a power cut, not only a process crash.
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+class SqliteStore:
+    dialect = "sqlite"
+
+    def __init__(self, reader: sqlite3.Connection, writer: sqlite3.Connection) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+
+    @classmethod
+    async def open(cls, path: Path) -> SqliteStore:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = _connect(path)
+        _migrate(writer)
+        return cls(_connect(path), writer)
+
+    async def close(self) -> None:
+        await self._write(lambda c: None)
+        self._pool.shutdown(wait=True)
+        self._reader.close()
+        self._writer.close()
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in one IMMEDIATE transaction on the writer thread."""
+
+        def run() -> T:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        return await asyncio.get_running_loop().run_in_executor(self._pool, run)
+
+    # Jobs
+
+    async def create_job(self, new: NewJob, now: datetime) -> tuple[Job, bool]:
+        def tx(conn: sqlite3.Connection) -> tuple[Job, bool]:
+            if new.idempotency_key is not None:
+                row = conn.execute(
+                    f"SELECT {_JOB_COLUMNS} FROM jobs WHERE project_id = ? AND idempotency_key = ?",
+                    (new.project_id, new.idempotency_key),
+                ).fetchone()
+                if row:
+                    return _job(row), False
+            job = new.to_job(now)
+            conn.execute(
+                f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    job.id, job.project_id, job.name, job.status.value, to_us(job.created),
+                    to_us(job.started) if job.started else None, None, job.progress,
+                    job.instance.id if job.instance else None,
+                    job.instance.name if job.instance else None,
+                    orjson.dumps(job.entities).decode(), "", "[]", job.idempotency_key,
+                ),
+            )  # fmt: skip
+            conn.execute(
+                "INSERT INTO job_events (job_id, from_status, to_status, at_us) VALUES (?,?,?,?)",
+                (job.id, None, job.status.value, to_us(now)),
+            )
+            return job, True
+
+        return await self._write(tx)
+
+    async def get_job(self, project_id: str, job_id: str, visible_since: datetime) -> Job | None:
+        row = self._reader.execute(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ? AND project_id = ? AND {_VISIBLE}",
+            (job_id, project_id, to_us(visible_since)),
+        ).fetchone()
+        return _job(row) if row else None
+
+    async def find_job(self, job_id: str) -> Job | None:
+        row = self._reader.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return _job(row) if row else None
+
+    async def update_job(self, job_id: str, patch: JobPatch, now: datetime) -> Job:
+        def tx(conn: sqlite3.Connection) -> Job:
+            row = conn.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFound()
+            current = _job(row)
+            job, event = apply_patch(current, patch, now)
+            cursor = conn.execute(
+                "UPDATE jobs SET status = ?, started_us = ?, ended_us = ?, progress = ?, "
+                "entities = ?, fail_reason = ?, sub_tasks = ? WHERE id = ? AND status = ?",
+                (
+                    job.status.value,
+                    to_us(job.started) if job.started else None,
+                    to_us(job.ended) if job.ended else None,
+                    job.progress,
+                    orjson.dumps(job.entities).decode(),
+                    job.fail_reason,
+                    dump_sub_tasks(job.sub_tasks),
+                    job_id,
+                    current.status.value,
+                ),
+            )
+            if cursor.rowcount != 1:
+                raise JobConflict()
+            if event is not None:
+                _insert_event(conn, event)
+            return job
+
+        return await self._write(tx)
+
+    async def list_jobs(
+        self, project_id: str, where: JobFilter, page: Page, visible_since: datetime
+    ) -> JobListing:
+        clauses = ["project_id = ?", _VISIBLE]
+        params: list[Any] = [project_id, to_us(visible_since)]
+        if where.status is not None:
+            clauses.append("status = ?")
+            params.append(where.status.value)
+        if where.job_name is not None:
+            clauses.append("name = ?")
+            params.append(where.job_name)
+        if where.job_id is not None:
+            clauses.append("id = ?")
+            params.append(where.job_id)
+        if where.start_time is not None:
+            clauses.append("created_us >= ?")
+            params.append(to_us(where.start_time))
+        if where.end_time is not None:
+            clauses.append("created_us <= ?")
+            params.append(to_us(where.end_time))
+        condition = " AND ".join(clauses)
+        # One read transaction, so the page, the count and the names agree with each other.
+        conn = self._reader
+        conn.execute("BEGIN")
+        try:
+            rows = conn.execute(
+                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {condition} ORDER BY seq DESC LIMIT ? OFFSET ?",
+                (*params, page.size, page.offset),
+            ).fetchall()
+            (total,) = conn.execute(f"SELECT count(*) FROM jobs WHERE {condition}", params).fetchone()
+            names = conn.execute(
+                f"SELECT DISTINCT name FROM jobs WHERE project_id = ? AND {_VISIBLE} ORDER BY name",
+                (project_id, to_us(visible_since)),
+            ).fetchall()
+        finally:
+            conn.execute("COMMIT")
+        return JobListing([_job(r) for r in rows], total, [n for (n,) in names])
+
+    async def delete_job(self, project_id: str, job_id: str, visible_since: datetime) -> None:
+        def tx(conn: sqlite3.Connection) -> None:
+            row = conn.execute(
+                f"SELECT status FROM jobs WHERE id = ? AND project_id = ? AND {_VISIBLE}",
+                (job_id, project_id, to_us(visible_since)),
+            ).fetchone()
+            if row is None:
+                raise JobNotFound()
+            if not JobStatus(row[0]).is_final:
+                raise JobNotFinished("Only a finished job's record can be deleted.")
+            conn.execute("DELETE FROM job_events WHERE job_id = ?", (job_id,))
+            conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+        await self._write(tx)
+
+    async def job_events(self, job_id: str) -> list[JobEvent]:
+        rows = self._reader.execute(
+            "SELECT job_id, from_status, to_status, at_us FROM job_events WHERE job_id = ? ORDER BY seq",
+            (job_id,),
+        ).fetchall()
+        return [
+            JobEvent(r[0], JobStatus(r[1]) if r[1] else None, JobStatus(r[2]), from_us(r[3])) for r in rows
+        ]
+
+    # Identity
+
+    async def create_identity(self, project: Project, user: User, key: AccessKey) -> bool:
+        def tx(conn: sqlite3.Connection) -> bool:
+            now = to_us(datetime.now(UTC))
+            try:
+                conn.execute(
+                    "INSERT INTO projects (id, name, created_us) VALUES (?,?,?)",
+                    (project.id, project.name, now),
+                )
+                conn.execute(
+                    "INSERT INTO users (id, name, project_id, password_hash, is_admin, created_us) "
+                    "VALUES (?,?,?,?,?,?)",
+                    (user.id, user.name, user.project_id, user.password_hash, user.is_admin, now),
+                )
+            except sqlite3.IntegrityError:
+                raise _Rollback from None  # name taken: undo the project row too
+            conn.execute(
+                "INSERT INTO access_keys (access_key, secret_key, user_id, created_us) VALUES (?,?,?,?)",
+                (key.access_key, key.secret_key, key.user_id, now),
+            )
+            return True
+
+        try:
+            return await self._write(tx)
+        except _Rollback:
+            return False
+
+    async def has_users(self) -> bool:
+        return self._reader.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
+
+    async def get_user_by_name(self, name: str) -> User | None:
+        row = self._reader.execute(
+            "SELECT id, name, project_id, password_hash, is_admin FROM users WHERE name = ?",
+            (name,),
+        ).fetchone()
+        return User(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
+
+    async def get_project(self, project_id: str) -> Project | None:
+        row = self._reader.execute("SELECT id, name FROM projects WHERE id = ?", (project_id,)).fetchone()
+        return Project(row[0], row[1]) if row else None
+
+    async def get_project_by_name(self, name: str) -> Project | None:
+        row = self._reader.execute("SELECT id, name FROM projects WHERE name = ?", (name,)).fetchone()
+        return Project(row[0], row[1]) if row else None
+
+    async def get_access_key(self, access_key: str) -> tuple[AccessKey, Principal] | None:
+        row = self._reader.execute(
+            "SELECT k.access_key, k.secret_key, u.id, u.name, p.id, p.name, u.is_admin "
+            "FROM access_keys k JOIN users u ON u.id = k.user_id "
+            "JOIN projects p ON p.id = u.project_id WHERE k.access_key = ?",
+            (access_key,),
+        ).fetchone()
+        if row is None:
+            return None
+        return AccessKey(row[0], row[1], row[2]), Principal(row[2], row[3], row[4], row[5], bool(row[6]))
+
+    async def save_token(self, token: IssuedToken) -> None:
+        def tx(conn: sqlite3.Connection) -> None:
+            p = token.principal
+            conn.execute(
+                "INSERT INTO tokens (token_hash, user_id, project_id, issued_us, expires_us) "
+                "VALUES (?,?,?,?,?)",
+                (token.token_hash, p.user_id, p.project_id, to_us(token.issued_at),
+                 to_us(token.expires_at)),
+            )  # fmt: skip
+
+        await self._write(tx)
+
+    async def get_token(self, token_hash: str) -> IssuedToken | None:
+        row = self._reader.execute(
+            "SELECT t.token_hash, u.id, u.name, p.id, p.name, u.is_admin, t.issued_us, t.expires_us "
+            "FROM tokens t JOIN users u ON u.id = t.user_id JOIN projects p ON p.id = t.project_id "
+            "WHERE t.token_hash = ?",
+            (token_hash,),
+        ).fetchone()
+        if row is None:
+            return None
+        principal = Principal(row[1], row[2], row[3], row[4], bool(row[5]))
+        return IssuedToken(row[0], principal, from_us(row[6]), from_us(row[7]))
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _insert_event(conn: sqlite3.Connection, event: JobEvent) -> None:
+    conn.execute(
+        "INSERT INTO job_events (job_id, from_status, to_status, at_us) VALUES (?,?,?,?)",
+        (
+            event.job_id,
+            event.from_status.value if event.from_status else None,
+            event.to_status.value,
+            to_us(event.at),
+        ),
+    )
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+        )
+        applied = {v for (v,) in conn.execute("SELECT version FROM schema_migrations")}
+        for migration in migrations("sqlite"):
+            if migration.version in applied:
+                continue
+            # executescript would COMMIT our transaction; run the statements one by one.
+            for statement in _statements(migration.sql):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+                (migration.version, migration.name),
+            )
+            applied.add(migration.version)
+        check_schema("sqlite", schema_of(conn), sorted(applied))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        if not buffer and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise RuntimeError(f"incomplete SQL statement in migration: {buffer[:80]!r}")
+    return statements
+
+
+def schema_of(conn: sqlite3.Connection) -> dict[str, set[str]]:
+    tables = [
+        name
+        for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    return {t: {row[1] for row in conn.execute(f"PRAGMA table_info({t})")} for t in tables}
