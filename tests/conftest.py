@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from taskcenter.storage.base import Store
+from taskcenter.storage.postgres import PostgresStore
+from taskcenter.storage.sqlite import SqliteStore
+from tests.support import create_pg_database, drop_pg_database
+
+
+@pytest.fixture
+def pg_url() -> AsyncIterator[str]:
+    url = asyncio.run(create_pg_database())
+    yield url  # type: ignore[misc]
+    asyncio.run(drop_pg_database(url))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(engine: str, tmp_path: Path) -> AsyncIterator[str]:
+    if engine == "sqlite":
+        yield f"sqlite:///{tmp_path / 'taskcenter.db'}"  # type: ignore[misc]
+        return
+    url = asyncio.run(create_pg_database())
+    yield url  # type: ignore[misc]
+    asyncio.run(drop_pg_database(url))
+
+
+@pytest.fixture
+async def store(engine: str, tmp_path: Path) -> AsyncIterator[Store]:
+    if engine == "sqlite":
+        opened: Store = await SqliteStore.open(tmp_path / "taskcenter.db")
+        yield opened
+        await opened.close()
+        return
+    url = await create_pg_database()
+    opened = await PostgresStore.open(url)
+    yield opened
+    await opened.close()
+    await drop_pg_database(url)
