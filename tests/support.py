@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 import uvicorn
@@ -110,7 +110,7 @@ def sign(
         schema=parts.scheme,
         host=parts.netloc,
         resource_path=parts.path,
-        query_params=[(k, v) for k, v in query],
+        query_params=[(unquote(k), unquote(v)) for k, v in query],
         header_params=header_params,
         body=body or None,
     )

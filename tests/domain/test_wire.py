@@ -22,8 +22,15 @@ JOB_ID = "a9767ede-fe0f-4888-9003-e843a4c90514"
 
 
 def job(**kw: object) -> Job:
-    base: dict[str, object] = {"id": JOB_ID, "project_id": "p", "name": "CreateMysqlInstance",
-                               "status": JobStatus.RUNNING, "created": T0, "started": T0, "progress": 60}  # fmt: skip
+    base: dict[str, object] = {
+        "id": JOB_ID,
+        "project_id": "p",
+        "name": "CreateMysqlInstance",
+        "status": JobStatus.RUNNING,
+        "created": T0,
+        "started": T0,
+        "progress": 60,
+    }
     base.update(kw)
     return Job(**base)  # type: ignore[arg-type]
 

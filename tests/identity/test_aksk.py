@@ -1,0 +1,93 @@
+"""Our verifier accepts exactly what the official SDK's Signer produces, and nothing altered."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from starlette.datastructures import Headers
+
+from taskcenter.domain.errors import AuthenticationFailed
+from taskcenter.identity import aksk
+from tests.support import sign
+
+AK, SK = "HPUAXXXXXXXXXXXXXXXX", "secret-key-0123456789"
+
+
+def verify(method: str, url: str, headers: dict[str, str], body: bytes = b"", sk: str = SK) -> None:
+    path, _, query = url.removeprefix("http://127.0.0.1:8080").partition("?")
+    lowered = Headers(headers={k: v for k, v in headers.items()})
+    signature = aksk.parse_authorization(lowered["authorization"])
+    aksk.check_date(lowered, signature, datetime.now(UTC))
+    aksk.verify(sk, signature, method, path, query, lowered, body)
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("GET", "http://127.0.0.1:8080/v3/p1/jobs?id=a9767ede-fe0f-4888-9003-e843a4c90514", b""),
+        ("GET", "http://127.0.0.1:8080/v3/p1/immediate-jobs?status=Running&limit=10&offset=1", b""),
+        ("GET", "http://127.0.0.1:8080/v3/p1/immediate-jobs?start_time=2026-01-01T00%3A00%3A00%2B0000", b""),
+        ("GET", "http://127.0.0.1:8080/v3/p1/immediate-jobs?job_name=a%20b&job_name=a", b""),
+        ("DELETE", "http://127.0.0.1:8080/v3/p1/jobs/a9767ede-fe0f-4888-9003-e843a4c90514", b""),
+        ("POST", "http://127.0.0.1:8080/internal/v1/jobs", b'{"name": "X", "project_id": "p"}'),
+        ("PATCH", "http://127.0.0.1:8080/internal/v1/jobs/x", '{"fail_reason": "磁盘已满"}'.encode()),
+    ],
+)
+def test_sdk_signed_requests_verify(method: str, url: str, body: bytes) -> None:
+    headers = sign(AK, SK, method, url, body, {"X-Language": "en-us", "X-Project-Id": "p1"})
+    verify(method, url, headers, body)
+
+
+def test_wrong_secret_fails() -> None:
+    url = "http://127.0.0.1:8080/v3/p1/jobs?id=x"
+    with pytest.raises(AuthenticationFailed, match="signature"):
+        verify("GET", url, sign(AK, SK, "GET", url), sk="other")
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda m, u, h, b: ("DELETE", u, h, b),
+        lambda m, u, h, b: (m, u.replace("id=x", "id=y"), h, b),
+        lambda m, u, h, b: (m, u.replace("/p1/", "/p2/"), h, b),
+        lambda m, u, h, b: (m, u, {**h, "X-Project-Id": "p2"}, b),
+        lambda m, u, h, b: (m, u, h, b + b" "),
+    ],
+)
+def test_any_change_breaks_the_signature(tamper) -> None:  # type: ignore[no-untyped-def]
+    url = "http://127.0.0.1:8080/v3/p1/jobs?id=x"
+    body = b'{"a": 1}'
+    headers = sign(AK, SK, "POST", url, body, {"X-Project-Id": "p1"})
+    method, url2, headers2, body2 = tamper("POST", url, headers, body)
+    with pytest.raises(AuthenticationFailed, match="signature"):
+        verify(method, url2, headers2, body2)
+
+
+@pytest.mark.parametrize("skew", [timedelta(minutes=16), -timedelta(minutes=16)])
+def test_stale_or_future_dates_are_refused(skew: timedelta) -> None:
+    url = "http://127.0.0.1:8080/v3/p1/jobs?id=x"
+    date = (datetime.now(UTC) + skew).strftime("%Y%m%dT%H%M%SZ")
+    headers = sign(AK, SK, "GET", url, headers={"X-Sdk-Date": date})
+    with pytest.raises(AuthenticationFailed, match="15 minutes"):
+        verify("GET", url, headers)
+
+
+def test_within_fifteen_minutes_is_accepted() -> None:
+    url = "http://127.0.0.1:8080/v3/p1/jobs?id=x"
+    date = (datetime.now(UTC) - timedelta(minutes=14)).strftime("%Y%m%dT%H%M%SZ")
+    verify("GET", url, sign(AK, SK, "GET", url, headers={"X-Sdk-Date": date}))
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["Basic abc", "SDK-HMAC-SHA256 Access=AK", "SDK-HMAC-SHA256 Access=AK, SignedHeaders=host, Signature=zz"],
+)
+def test_malformed_authorization_says_so(value: str) -> None:
+    with pytest.raises(AuthenticationFailed, match="Authorization header"):
+        aksk.parse_authorization(value)
+
+
+def test_canonical_uri_matches_the_sdk() -> None:
+    assert aksk.canonical_uri("/v3/p1/jobs") == "/v3/p1/jobs/"
+    assert aksk.canonical_uri("/v3/a b/jobs/") == "/v3/a%20b/jobs/"
