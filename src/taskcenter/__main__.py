@@ -1,0 +1,3 @@
+from taskcenter.cli import main
+
+main()
