@@ -83,13 +83,14 @@ def create_app(
     """The application. The store is opened inside the server's event loop, at startup."""
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
         store = await open_store()
-        app.state.services = Services(store, clock, Authenticator(store, clock), retention)
+        services = Services(store, clock, Authenticator(store, clock), retention)
         try:
             if on_ready is not None:
                 await on_ready(store)
-            yield
+            # Starlette copies this state into every request's scope["state"].
+            yield {"services": services}
         finally:
             await store.close()
 

@@ -1,11 +1,14 @@
-"""What every route needs: the store, the clock, the authenticator and the settings."""
+"""What every route needs: the services, the caller's headers and identity, the body."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+import orjson
 from starlette.requests import Request
+from starlette.types import Scope, Send
 
 from taskcenter.domain.clock import Clock
 from taskcenter.domain.errors import NotAuthorized, PayloadTooLarge
@@ -14,6 +17,7 @@ from taskcenter.identity.authenticator import Authenticator
 from taskcenter.storage.base import Store
 
 MAX_BODY = 1024 * 1024
+_JSON_HEADER = (b"content-type", b"application/json")
 
 
 @dataclass(slots=True)
@@ -27,9 +31,32 @@ class Services:
         return self.clock() - self.retention
 
 
-def services(request: Request) -> Services:
-    result: Services = request.app.state.services
+def services(scope: Scope) -> Services:
+    """The services the lifespan put in the request's state."""
+    result: Services = scope["state"]["services"]
     return result
+
+
+def headers_of(scope: Scope) -> dict[str, str]:
+    """The request headers by lower-case name (ASGI servers lower-case them already)."""
+    return {k.decode("latin-1"): v.decode("utf-8", "replace") for k, v in scope["headers"]}
+
+
+async def authenticate(scope: Scope, body: bytes = b"") -> Principal:
+    return await services(scope).authenticator.authenticate(
+        scope["method"], scope["path"], scope["query_string"].decode("latin-1"), headers_of(scope), body
+    )
+
+
+def require_project(principal: Principal, project_id: str) -> None:
+    """A credential only ever reaches its own project's resources."""
+    if principal.project_id != project_id:
+        raise NotAuthorized(f"The credential belongs to project {principal.project_id}, not {project_id}.")
+
+
+def require_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise NotAuthorized("This API needs the admin role.")
 
 
 async def read_body(request: Request) -> bytes:
@@ -45,23 +72,14 @@ async def read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-async def authenticate(request: Request, body: bytes = b"") -> Principal:
-    scope = request.scope
-    return await services(request).authenticator.authenticate(
-        scope["method"],
-        scope["path"],
-        scope["query_string"].decode("latin-1"),
-        request.headers,
-        body,
+async def send_json(send: Send, content: Any, status: int = 200) -> None:
+    """A JSON answer straight to the ASGI server, for routes written as raw ASGI apps."""
+    body = orjson.dumps(content)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [_JSON_HEADER, (b"content-length", str(len(body)).encode())],
+        }
     )
-
-
-def require_project(principal: Principal, project_id: str) -> None:
-    """A credential only ever reaches its own project's resources."""
-    if principal.project_id != project_id:
-        raise NotAuthorized(f"The credential belongs to project {principal.project_id}, not {project_id}.")
-
-
-def require_admin(principal: Principal) -> None:
-    if not principal.is_admin:
-        raise NotAuthorized("This API needs the admin role.")
+    await send({"type": "http.response.body", "body": body})

@@ -13,7 +13,7 @@ from taskcenter.identity.keystone import issue_token
 
 async def create_token(request: Request) -> Response:
     body = parse_body(await read_body(request))
-    svc = services(request)
+    svc = services(request.scope)
     base_url = str(request.base_url).rstrip("/")
     token, description = await issue_token(svc.store, svc.clock, body, base_url)
     return JSON(description, status_code=201, headers={"X-Subject-Token": token})

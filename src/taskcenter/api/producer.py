@@ -32,9 +32,9 @@ def _producer_view(job: Job) -> dict[str, Any]:
 async def create_job(request: Request) -> Response:
     """POST /internal/v1/jobs."""
     body = await read_body(request)
-    require_admin(await authenticate(request, body))
+    require_admin(await authenticate(request.scope, body))
     new = parse_new_job(parse_body(body))
-    svc = services(request)
+    svc = services(request.scope)
     if await svc.store.get_project(new.project_id) is None:
         raise InvalidParameter(f"project_id: no project {new.project_id} exists.")
     job, created = await svc.store.create_job(new, svc.clock())
@@ -51,10 +51,10 @@ async def create_job(request: Request) -> Response:
 async def update_job(request: Request) -> Response:
     """PATCH /internal/v1/jobs/{job_id}: progress, sub-tasks, entities, status; all or nothing."""
     body = await read_body(request)
-    require_admin(await authenticate(request, body))
+    require_admin(await authenticate(request.scope, body))
     job_id = parse_job_id("job_id", request.path_params["job_id"])
     patch = parse_patch(parse_body(body))
-    svc = services(request)
+    svc = services(request.scope)
     job = await svc.store.update_job(job_id, patch, svc.clock())
     if patch.status is not None:
         log.info(
@@ -66,9 +66,9 @@ async def update_job(request: Request) -> Response:
 
 async def show_job(request: Request) -> Response:
     """GET /internal/v1/jobs/{job_id}: a job of any project, with its sub-tasks and history."""
-    require_admin(await authenticate(request))
+    require_admin(await authenticate(request.scope))
     job_id = parse_job_id("job_id", request.path_params["job_id"])
-    svc = services(request)
+    svc = services(request.scope)
     job = await svc.store.find_job(job_id)
     if job is None:
         raise JobNotFound()

@@ -1,0 +1,181 @@
+"""Benchmark: GET /v3/{project_id}/jobs?id= against the same server's /health.
+
+1,000,000 jobs across 100 projects; keep-alive, 32 connections, 20 s per run (wrk);
+once with X-Auth-Token, once with AK/SK-signed requests (pre-signed by this script).
+Target: GET-by-id >= 0.8x /health throughput, p99 <= 10 ms.
+
+    .venv/bin/python -m bench.get_by_id --engine sqlite
+    .venv/bin/python -m bench.get_by_id --engine postgres --pg-url postgresql://postgres@127.0.0.1/postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sqlite3
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+
+from bench.common import Server, WrkResult, machine, run_wrk
+from taskcenter.identity.accounts import Credentials, create_project
+from taskcenter.storage import open_store
+from tests.support import free_port, sign
+
+STATUSES = ["Completed"] * 7 + ["Failed", "Running", "Pending"]
+NAMES = ["CreateGaussDBforMySQLInstance", "RebootGaussDBforMySQLInstance", "ResizeGaussDBforMySQLFlavor"]
+
+
+def job_rows(projects: list[Credentials], count: int, now: datetime) -> list[tuple[object, ...]]:
+    rng = random.Random(7)
+    rows = []
+    for i in range(count):
+        status = STATUSES[i % len(STATUSES)]
+        created = now - timedelta(seconds=count - i)
+        final = status in ("Completed", "Failed")
+        rows.append(
+            (
+                str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                projects[i % len(projects)].project_id,
+                NAMES[i % len(NAMES)],
+                status,
+                created,
+                None if status == "Pending" else created,
+                created + timedelta(seconds=30) if final else None,
+                100 if status == "Completed" else 40,
+                f"inst{i % 5000:05d}",
+                f"db-{i % 5000}",
+                '{"instance": {"endpoint": "127.0.0.1:3306", "type": "Cluster"}}',
+                "Server did not start" if status == "Failed" else "",
+            )
+        )
+    return rows
+
+
+async def seed(database_url: str, data_dir: Path, project_count: int, job_count: int) -> tuple[list[Credentials], list[tuple[str, str]]]:
+    store = await open_store(database_url, data_dir)
+    try:
+        projects = [await create_project(store, f"bench-{i:03d}") for i in range(project_count)]
+    finally:
+        await store.close()
+    rows = job_rows(projects, job_count, datetime.now(UTC))
+    started = time.monotonic()
+    if database_url.startswith("sqlite:///"):
+        us = lambda d: None if d is None else int(d.timestamp() * 1_000_000)  # noqa: E731
+        conn = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO jobs (id, project_id, name, status, created_us, started_us, ended_us, progress, "
+            "instance_id, instance_name, entities, fail_reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            ((r[0], r[1], r[2], r[3], us(r[4]), us(r[5]), us(r[6]), *r[7:]) for r in rows),  # type: ignore[arg-type]
+        )
+        conn.execute("COMMIT")
+        conn.execute("ANALYZE")
+        conn.close()
+    else:
+        conn = await asyncpg.connect(database_url)
+        await conn.copy_records_to_table(
+            "jobs",
+            records=[(uuid.UUID(r[0]), *r[1:10], r[10], r[11]) for r in rows],  # type: ignore[arg-type]
+            columns=["id", "project_id", "name", "status", "created_at", "started_at", "ended_at",
+                     "progress", "instance_id", "instance_name", "entities", "fail_reason"],
+        )  # fmt: skip
+        await conn.execute("ANALYZE jobs")
+        await conn.close()
+    print(f"seeded {job_count:,} jobs in {time.monotonic() - started:.1f}s")
+    return projects, [(r[1], r[0]) for r in rows]  # type: ignore[misc]
+
+
+def token_for(url: str, creds: Credentials) -> str:
+    body = {"auth": {"identity": {"methods": ["password"],
+            "password": {"user": {"name": creds.user, "password": creds.password}}}}}  # fmt: skip
+    response = httpx.post(f"{url}/v3/auth/tokens", json=body, timeout=30)
+    response.raise_for_status()
+    return response.headers["X-Subject-Token"]
+
+
+async def make_pg_database(admin_url: str) -> str:
+    name = f"tc_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    return urlsplit(admin_url)._replace(path=f"/{name}").geturl()
+
+
+async def drop_pg_database(admin_url: str, url: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f'DROP DATABASE IF EXISTS "{urlsplit(url).path[1:]}" WITH (FORCE)')
+    await conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--jobs", type=int, default=1_000_000)
+    parser.add_argument("--projects", type=int, default=100)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--requests", type=int, default=20_000, help="distinct requests replayed")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="tc-bench-"))
+    if args.engine == "sqlite":
+        database_url = f"sqlite:///{work / 'taskcenter.db'}"
+    else:
+        database_url = asyncio.run(make_pg_database(args.pg_url))
+    try:
+        projects, jobs = asyncio.run(seed(database_url, work, args.projects, args.jobs))
+        server = Server(free_port(), database_url, work, {})
+        try:
+            tokens = {p.project_id: token_for(server.url, p) for p in projects}
+            by_project = {p.project_id: p for p in projects}
+            rng = random.Random(11)
+            sample = [jobs[rng.randrange(len(jobs))] for _ in range(args.requests)]
+            token_lines = [
+                f"/v3/{project}/jobs?id={job}\tX-Auth-Token: {tokens[project]}" for project, job in sample
+            ]
+            check = httpx.get(server.url + sample[0][1].join(["/v3/" + sample[0][0] + "/jobs?id=", ""]),
+                              headers={"X-Auth-Token": tokens[sample[0][0]]})  # fmt: skip
+            assert check.status_code == 200, check.text
+            results: list[WrkResult] = []
+            run = lambda label, lines: results.append(  # noqa: E731
+                run_wrk(label, server.url, lines, work, connections=args.connections, seconds=args.seconds)
+            )
+            run("/health", ["/health"])
+            run("GET job by id, X-Auth-Token", token_lines)
+            run("/health (again)", ["/health"])
+            signed_lines = []
+            for project, job in sample:
+                creds = by_project[project]
+                path = f"/v3/{project}/jobs?id={job}"
+                headers = sign(creds.access_key, creds.secret_key, "GET", server.url + path,
+                               headers={"X-Project-Id": project})  # fmt: skip
+                signed_lines.append(path + "\t" + "\t".join(f"{k}: {v}" for k, v in headers.items()))
+            run("GET job by id, AK/SK signed", signed_lines)
+        finally:
+            server.stop()
+    finally:
+        if args.engine == "postgres":
+            asyncio.run(drop_pg_database(args.pg_url, database_url))
+
+    health = (results[0].requests_per_second + results[2].requests_per_second) / 2
+    print(f"\n{args.engine}, {args.jobs:,} jobs, {args.projects} projects, "
+          f"{args.connections} connections, {args.seconds} s; {machine()}; {time.strftime('%Y-%m-%d')}\n")  # fmt: skip
+    print("| run | requests/s | p50 ms | p99 ms | errors |")
+    print("|---|---|---|---|---|")
+    for result in results:
+        print(result.row())
+    for result in (results[1], results[3]):
+        print(f"{result.label}: {result.requests_per_second / health:.2f}x /health (mean of both /health runs)")
+
+
+if __name__ == "__main__":
+    main()
