@@ -62,9 +62,10 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 ROUTES = [
+    # First: Starlette tries routes in order, and pollers hit this one far more than any other.
+    Route("/v3/{project_id}/jobs", jobs.show_job, methods=["GET"]),
     Route("/health", health, methods=["GET"]),
     Route("/v3/auth/tokens", identity_routes.create_token, methods=["POST"]),
-    Route("/v3/{project_id}/jobs", jobs.show_job, methods=["GET"]),
     Route("/v3/{project_id}/jobs/{job_id}", jobs.delete_job, methods=["DELETE"]),
     Route("/v3/{project_id}/immediate-jobs", jobs.list_jobs, methods=["GET"]),
     Route("/internal/v1/jobs", producer.create_job, methods=["POST"]),

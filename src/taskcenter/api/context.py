@@ -37,14 +37,9 @@ def services(scope: Scope) -> Services:
     return result
 
 
-def headers_of(scope: Scope) -> dict[str, str]:
-    """The request headers by lower-case name (ASGI servers lower-case them already)."""
-    return {k.decode("latin-1"): v.decode("utf-8", "replace") for k, v in scope["headers"]}
-
-
 async def authenticate(scope: Scope, body: bytes = b"") -> Principal:
     return await services(scope).authenticator.authenticate(
-        scope["method"], scope["path"], scope["query_string"].decode("latin-1"), headers_of(scope), body
+        scope["method"], scope["path"], scope["query_string"].decode("latin-1"), scope["headers"], body
     )
 
 

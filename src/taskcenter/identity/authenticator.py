@@ -8,7 +8,7 @@ credential could still be honoured on a node.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Generic, TypeVar
 
 from taskcenter.domain.clock import Clock
@@ -55,12 +55,22 @@ class Authenticator:
         self._keys: _RecentCache[tuple[AccessKey, Principal]] = _RecentCache()
 
     async def authenticate(
-        self, method: str, path: str, query_string: str, headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        path: str,
+        query_string: str,
+        raw_headers: Iterable[tuple[bytes, bytes]],
+        body: bytes,
     ) -> Principal:
-        """The caller's principal, or AuthenticationFailed saying what is wrong."""
-        token = headers.get("x-auth-token")
-        if token:
-            return await self._from_token(token)
+        """The caller's principal, or AuthenticationFailed saying what is wrong.
+
+        ``raw_headers`` are (lower-case name, value) byte pairs as ASGI servers give them; the
+        token path reads just one of them, and only a signed request needs them all decoded.
+        """
+        for name, value in raw_headers:
+            if name == b"x-auth-token" and value:
+                return await self._from_token(value.decode("latin-1"))
+        headers = {k.decode("latin-1"): v.decode("utf-8", "replace") for k, v in raw_headers}
         authorization = headers.get("authorization")
         if authorization:
             return await self._from_signature(authorization, method, path, query_string, headers, body)
