@@ -59,7 +59,9 @@ def job_rows(projects: list[Credentials], count: int, now: datetime) -> list[tup
     return rows
 
 
-async def seed(database_url: str, data_dir: Path, project_count: int, job_count: int) -> tuple[list[Credentials], list[tuple[str, str]]]:
+async def seed(
+    database_url: str, data_dir: Path, project_count: int, job_count: int
+) -> tuple[list[Credentials], list[tuple[str, str]]]:
     store = await open_store(database_url, data_dir)
     try:
         projects = [await create_project(store, f"bench-{i:03d}") for i in range(project_count)]
@@ -116,7 +118,9 @@ async def drop_pg_database(admin_url: str, url: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--jobs", type=int, default=1_000_000)
@@ -174,7 +178,9 @@ def main() -> None:
     for result in results:
         print(result.row())
     for result in (results[1], results[3]):
-        print(f"{result.label}: {result.requests_per_second / health:.2f}x /health (mean of both /health runs)")
+        print(
+            f"{result.label}: {result.requests_per_second / health:.2f}x /health (mean of both /health runs)"
+        )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 
 from starlette.applications import Starlette
@@ -24,6 +24,7 @@ from taskcenter.domain.errors import (
     ServerFailure,
     TaskcenterError,
 )
+from taskcenter.engine.registry import Registry
 from taskcenter.identity.authenticator import Authenticator
 from taskcenter.storage.base import Store
 
@@ -68,9 +69,17 @@ ROUTES = [
     Route("/v3/auth/tokens", identity_routes.create_token, methods=["POST"]),
     Route("/v3/{project_id}/jobs/{job_id}", jobs.delete_job, methods=["DELETE"]),
     Route("/v3/{project_id}/immediate-jobs", jobs.list_jobs, methods=["GET"]),
+    Route("/v3/{project_id}/scheduled-jobs", jobs.list_scheduled, methods=["GET"]),
+    Route("/v3/{project_id}/scheduled-jobs", jobs.cancel_scheduled, methods=["DELETE"]),
+    Route(
+        "/v3/{project_id}/instances/{instance_id}/task-center-detail",
+        jobs.show_task_details,
+        methods=["GET"],
+    ),
     Route("/internal/v1/jobs", producer.create_job, methods=["POST"]),
     Route("/internal/v1/jobs/{job_id}", producer.update_job, methods=["PATCH"]),
     Route("/internal/v1/jobs/{job_id}", producer.show_job, methods=["GET"]),
+    Route("/internal/v1/jobs/{job_id}/cancel", producer.cancel_job, methods=["POST"]),
 ]
 
 
@@ -80,18 +89,28 @@ def create_app(
     clock: Clock = system_clock,
     retention: timedelta = DEFAULT_RETENTION,
     on_ready: Callable[[Store], Awaitable[None]] | None = None,
+    registry: Registry | None = None,
+    companion: Callable[[Store], AbstractAsyncContextManager[object]] | None = None,
 ) -> RequestContext:
-    """The application. The store is opened inside the server's event loop, at startup."""
+    """The application. The store is opened inside the server's event loop, at startup.
+
+    ``registry`` says which job names workers run; ``companion`` runs beside the API for the
+    server's lifetime (the embedded worker and maintenance), stopped before the store closes.
+    """
+    handlers = registry or Registry()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
         store = await open_store()
-        services = Services(store, clock, Authenticator(store, clock), retention)
+        services = Services(store, clock, Authenticator(store, clock), retention, handlers)
         try:
             if on_ready is not None:
                 await on_ready(store)
-            # Starlette copies this state into every request's scope["state"].
-            yield {"services": services}
+            async with AsyncExitStack() as stack:
+                if companion is not None:
+                    await stack.enter_async_context(companion(store))
+                # Starlette copies this state into every request's scope["state"].
+                yield {"services": services}
         finally:
             await store.close()
 

@@ -13,6 +13,7 @@ from starlette.types import Scope, Send
 from taskcenter.domain.clock import Clock
 from taskcenter.domain.errors import NotAuthorized, PayloadTooLarge
 from taskcenter.domain.principals import Principal
+from taskcenter.engine.registry import Registry
 from taskcenter.identity.authenticator import Authenticator
 from taskcenter.storage.base import Store
 
@@ -26,6 +27,7 @@ class Services:
     clock: Clock
     authenticator: Authenticator
     retention: timedelta
+    registry: Registry
 
     def visible_since(self) -> datetime:
         return self.clock() - self.retention

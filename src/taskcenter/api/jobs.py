@@ -8,11 +8,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from taskcenter.api.context import authenticate, require_project, send_json, services
+from taskcenter.api.context import authenticate, read_body, require_project, send_json, services
 from taskcenter.api.responses import JSON
 from taskcenter.domain.errors import JobNotFound
-from taskcenter.domain.requests import parse_job_list_query
-from taskcenter.domain.wire import job_info, parse_job_id, task_detail_info
+from taskcenter.domain.requests import (
+    parse_body,
+    parse_cancel_body,
+    parse_job_list_query,
+    parse_schedule_query,
+)
+from taskcenter.domain.wire import (
+    job_info,
+    parse_job_id,
+    schedule_task,
+    task_detail_info,
+    task_details,
+)
 
 
 def _query_value(query_string: bytes, name: bytes) -> str | None:
@@ -76,3 +87,43 @@ async def delete_job(request: Request) -> Response:
     svc = services(request.scope)
     await svc.store.delete_job(project_id, job_id, svc.visible_since())
     return JSON({})
+
+
+async def list_scheduled(request: Request) -> Response:
+    """GET /v3/{project_id}/scheduled-jobs (ListScheduleJobs): jobs created with a start time."""
+    principal = await authenticate(request.scope)
+    project_id = request.path_params["project_id"]
+    require_project(principal, project_id)
+    where, offset, limit = parse_schedule_query(dict(request.query_params))
+    svc = services(request.scope)
+    jobs, total = await svc.store.list_scheduled(project_id, where, offset, limit, svc.visible_since())
+    return JSON({"schedules": [schedule_task(job) for job in jobs], "total_count": total})
+
+
+async def cancel_scheduled(request: Request) -> Response:
+    """DELETE /v3/{project_id}/scheduled-jobs (CancelScheduleTask): {"job_ids": [...]}.
+
+    Pending jobs end Canceled; a Running job's handler is asked to stop. All or nothing.
+    """
+    body = await read_body(request)
+    principal = await authenticate(request.scope, body)
+    project_id = request.path_params["project_id"]
+    require_project(principal, project_id)
+    job_ids = parse_cancel_body(parse_body(body))
+    svc = services(request.scope)
+    cancelled = await svc.store.request_cancel(project_id, job_ids, svc.clock(), svc.visible_since())
+    return JSON({"job_ids": cancelled})
+
+
+async def show_task_details(request: Request) -> Response:
+    """GET /v3/{project_id}/instances/{instance_id}/task-center-detail?job_id= (ShowTaskDetails)."""
+    principal = await authenticate(request.scope)
+    project_id = request.path_params["project_id"]
+    require_project(principal, project_id)
+    job_id = parse_job_id("job_id", request.query_params.get("job_id"))
+    svc = services(request.scope)
+    job = await svc.store.get_job(project_id, job_id, svc.visible_since())
+    instance_id = request.path_params["instance_id"]
+    if job is None or job.instance is None or job.instance.id != instance_id:
+        raise JobNotFound()
+    return JSON(task_details(job))

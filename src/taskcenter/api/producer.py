@@ -5,6 +5,7 @@ Admin credentials only. Report-only jobs are created and driven entirely through
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -16,6 +17,7 @@ from taskcenter.api.responses import JSON
 from taskcenter.domain.errors import InvalidParameter, JobNotFound
 from taskcenter.domain.job import Job
 from taskcenter.domain.requests import parse_body, parse_new_job, parse_patch
+from taskcenter.domain.status import JobStatus
 from taskcenter.domain.wire import job_info, parse_job_id, sub_task_to_json
 
 log = logging.getLogger("taskcenter.producer")
@@ -33,8 +35,17 @@ async def create_job(request: Request) -> Response:
     """POST /internal/v1/jobs."""
     body = await read_body(request)
     require_admin(await authenticate(request.scope, body))
-    new = parse_new_job(parse_body(body))
+    fields = parse_body(body)
+    new = parse_new_job(fields)
     svc = services(request.scope)
+    handler = svc.registry.get(new.name)
+    if handler is not None:
+        # A worker runs it: it waits Pending until claimed, and only the worker moves it on.
+        if fields.get("status") == JobStatus.RUNNING.value:
+            raise InvalidParameter(
+                f"status: {new.name} jobs are run by a worker; they start Pending (omit status)."
+            )
+        new = dataclasses.replace(new, runnable=True, status=JobStatus.PENDING, max_attempts=handler.attempts)
     if await svc.store.get_project(new.project_id) is None:
         raise InvalidParameter(f"project_id: no project {new.project_id} exists.")
     job, created = await svc.store.create_job(new, svc.clock())
@@ -64,6 +75,20 @@ async def update_job(request: Request) -> Response:
     return JSON(_producer_view(job))
 
 
+async def cancel_job(request: Request) -> Response:
+    """POST /internal/v1/jobs/{job_id}/cancel: end a Pending job, or ask a worker to stop one."""
+    require_admin(await authenticate(request.scope))
+    job_id = parse_job_id("job_id", request.path_params["job_id"])
+    svc = services(request.scope)
+    job = await svc.store.find_job(job_id)
+    if job is None:
+        raise JobNotFound()
+    await svc.store.request_cancel(job.project_id, [job_id], svc.clock(), svc.clock() - svc.retention)
+    job = await svc.store.find_job(job_id)
+    assert job is not None
+    return JSON(_producer_view(job))
+
+
 async def show_job(request: Request) -> Response:
     """GET /internal/v1/jobs/{job_id}: a job of any project, with its sub-tasks and history."""
     require_admin(await authenticate(request.scope))
@@ -78,6 +103,7 @@ async def show_job(request: Request) -> Response:
             "from_status": e.from_status.value if e.from_status else None,
             "to_status": e.to_status.value,
             "at": e.at.isoformat(),
+            "detail": e.detail,
         }
         for e in await svc.store.job_events(job_id)
     ]

@@ -146,3 +146,29 @@ class ServerFailure(TaskcenterError):
     error_code = "DBS.108000"
     message_en = "Server failure."
     message_zh = "服务器故障。"
+
+
+class JobRunByWorker(TaskcenterError):
+    """A job with a handler belongs to the engine; producers may only ask to cancel it."""
+
+    http_status = 409
+    error_code = "TASKCENTER.409003"
+    message_en = "The job is run by a worker and cannot be changed through the producer API."
+    message_zh = "该任务由工作进程执行，不能通过生产者接口修改。"
+
+
+class LeaseLost(TaskcenterError):
+    """A worker's claim on a job is no longer valid (it was rescued, cancelled or finished)."""
+
+    http_status = 409
+    error_code = "TASKCENTER.409004"
+    message_en = "The worker no longer holds this job."
+    message_zh = "工作进程已不再持有该任务。"
+
+
+class JobNotCancelable(TaskcenterError):
+    """Only Pending jobs, and Running jobs that a worker runs, can be cancelled."""
+
+    error_code = "DBS.200001"
+    message_en = "Parameter error."
+    message_zh = "参数错误。"

@@ -43,6 +43,17 @@ class Job:
     fail_reason: str = ""
     sub_tasks: tuple[SubTask, ...] = ()
     idempotency_key: str | None = None
+    # Engine state. A runnable job has a handler and is run by workers; the others are
+    # report-only, driven through the producer API. None of this is ever shown on the wire.
+    runnable: bool = False
+    run_at: datetime | None = None
+    attempt: int = 0
+    max_attempts: int = 1
+    lease_owner: str | None = None
+    lease_expires: datetime | None = None
+    cancel_requested: bool = False
+    params: JsonObject = field(default_factory=dict)
+    scheduled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +66,10 @@ class NewJob:
     instance: Instance | None = None
     entities: JsonObject = field(default_factory=dict)
     idempotency_key: str | None = None
+    runnable: bool = False
+    run_at: datetime | None = None  # when a worker may start it; None: at once
+    max_attempts: int = 1
+    params: JsonObject = field(default_factory=dict)
 
     def to_job(self, now: datetime, job_id: str | None = None) -> Job:
         running = self.status is JobStatus.RUNNING
@@ -68,6 +83,11 @@ class NewJob:
             instance=self.instance,
             entities=self.entities,
             idempotency_key=self.idempotency_key,
+            runnable=self.runnable,
+            run_at=(self.run_at or now) if self.runnable else self.run_at,
+            max_attempts=self.max_attempts,
+            params=self.params,
+            scheduled=self.run_at is not None,
         )
 
 
@@ -80,16 +100,18 @@ class JobPatch:
     sub_tasks: tuple[SubTask, ...] | None = None
     entities: JsonObject | None = None
     fail_reason: str | None = None
+    instance: Instance | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class JobEvent:
-    """One row of a job's append-only history: a status change and when it happened."""
+    """One row of a job's append-only history: a status change, when, and why."""
 
     job_id: str
     from_status: JobStatus | None
     to_status: JobStatus
     at: datetime
+    detail: str = ""
 
 
 def apply_patch(job: Job, patch: JobPatch, now: datetime) -> tuple[Job, JobEvent | None]:
@@ -126,4 +148,9 @@ def apply_patch(job: Job, patch: JobPatch, now: datetime) -> tuple[Job, JobEvent
         changes["entities"] = patch.entities
     if patch.fail_reason is not None:
         changes["fail_reason"] = patch.fail_reason
+    if patch.instance is not None:
+        changes["instance"] = patch.instance
+    if target.is_final:
+        changes["lease_owner"] = None
+        changes["lease_expires"] = None
     return dataclasses.replace(job, **changes), event

@@ -170,6 +170,17 @@ def parse_new_job(body: dict[str, Any]) -> NewJob:
     key = _string(body, "idempotency_key", 255)
     if key == "":
         raise _bad("idempotency_key", "must not be empty; omit it instead.")
+    start = _string(body, "start_time", 64)
+    run_at = parse_time("start_time", start) if start else None
+    if run_at is not None:
+        if "status" in body and status is not JobStatus.PENDING:
+            raise _bad("status", "a job with a start_time is Pending until then.")
+        status = JobStatus.PENDING
+    params = body.get("params", {})
+    if not isinstance(params, dict):
+        raise _bad("params", "must be a JSON object (the handler's input).")
+    if len(orjson.dumps(params)) > MAX_ENTITIES_BYTES:
+        raise _bad("params", f"must be at most {MAX_ENTITIES_BYTES} bytes of JSON.")
     return NewJob(
         project_id=parse_project_id("project_id", project_id),
         name=_job_name(body),
@@ -177,6 +188,8 @@ def parse_new_job(body: dict[str, Any]) -> NewJob:
         instance=_instance(body),
         entities=_entities(body) or {},
         idempotency_key=key,
+        run_at=run_at,
+        params=params,
     )
 
 
@@ -215,6 +228,18 @@ class Page:
         return (self.number - 1) * self.size
 
 
+@dataclass(frozen=True, slots=True)
+class ScheduleFilter:
+    """The filters of GET /v3/{project_id}/scheduled-jobs; times bound the start time."""
+
+    status: JobStatus | None = None
+    job_id: str | None = None
+    job_name: str | None = None
+    instance_id: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+
+
 def _int(field: str, value: str) -> int:
     if not value.isdigit() or len(value) > 9:
         raise _bad(field, "must be a non-negative integer.")
@@ -240,3 +265,42 @@ def parse_job_list_query(query: dict[str, str]) -> tuple[JobFilter, Page]:
     if size not in PAGE_SIZES:
         raise _bad("limit", "must be 10, 20 or 50.")
     return JobFilter(status, job_name, job_id, start, end), Page(number, size)
+
+
+def parse_schedule_query(query: dict[str, str]) -> tuple[ScheduleFilter, int, int]:
+    """Filters, offset (from 0) and limit (1-100, default 100) of the scheduled-jobs list."""
+    status = None
+    if raw_status := query.get("status"):
+        status = _status({"status": raw_status}, tuple(JobStatus))
+    job_id = parse_job_id("job_id", query["job_id"]) if query.get("job_id") else None
+    job_name = query.get("job_name") or None
+    if job_name is not None and len(job_name) > MAX_NAME:
+        raise _bad("job_name", f"must be at most {MAX_NAME} characters.")
+    instance_id = query.get("instance_id") or None
+    if instance_id is not None and len(instance_id) > MAX_ID:
+        raise _bad("instance_id", f"must be at most {MAX_ID} characters.")
+    start = parse_time("start_time", query["start_time"]) if query.get("start_time") else None
+    end = parse_time("end_time", query["end_time"]) if query.get("end_time") else None
+    if start and end and end < start:
+        raise _bad("end_time", "must not be earlier than start_time.")
+    offset = _int("offset", query["offset"]) if query.get("offset") else 0
+    limit = _int("limit", query["limit"]) if query.get("limit") else 100
+    if not 1 <= limit <= 100:
+        raise _bad("limit", "must be between 1 and 100.")
+    return ScheduleFilter(status, job_id, job_name, instance_id, start, end), offset, limit
+
+
+def parse_cancel_body(body: dict[str, Any]) -> list[str]:
+    """{"job_ids": [...]} of DELETE /v3/{project_id}/scheduled-jobs."""
+    _unknown_fields(body, frozenset({"job_ids"}))
+    raw = body.get("job_ids")
+    if not isinstance(raw, list) or not raw:
+        raise _bad("job_ids", "must be a non-empty list of job ids.")
+    if len(raw) > 100:
+        raise _bad("job_ids", "at most 100 job ids per request.")
+    ids = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, str):
+            raise _bad(f"job_ids[{index}]", "must be a string.")
+        ids.append(parse_job_id(f"job_ids[{index}]", item))
+    return list(dict.fromkeys(ids))

@@ -30,14 +30,13 @@ def format_time(value: datetime | None) -> str:
 
 def parse_time(field: str, value: str) -> datetime:
     try:
-        parsed = datetime.strptime(value, _TIME_IN)
-    except ValueError:
+        return datetime.strptime(value, _TIME_IN).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise InvalidParameter(
             f"{field}: expected yyyy-mm-ddThh:mm:ssZ with a numeric offset, "
             f"such as 2026-01-31T08:00:00+0000.",
             f"{field}: 格式应为 yyyy-mm-ddThh:mm:ssZ，例如 2026-01-31T08:00:00+0000。",
         ) from None
-    return parsed.astimezone(UTC)
 
 
 def parse_job_id(field: str, value: str | None) -> str:
@@ -116,3 +115,46 @@ def sub_task_to_json(sub_task: SubTask) -> dict[str, Any]:
 
 def sub_task_from_json(raw: dict[str, Any]) -> SubTask:
     return SubTask(raw["name"], raw["percent"], raw["status"], raw.get("remaining_time"))
+
+
+# ScheduleTask.job_name uses the cloud's short names for the operations that can be delayed.
+SCHEDULE_NAMES = {
+    "ResizeGaussDBforMySQLFlavor": "RESIZE_FLAVOR",
+    "RebootGaussDBforMySQLInstance": "REBOOT_INSTANCE",
+    "UpgradeGaussDBforMySQLDatabaseVersion": "VERSION_UPGRADE",
+}
+
+
+def schedule_task(job: Job) -> dict[str, Any]:
+    """ScheduleTask: one row of GET /v3/{project_id}/scheduled-jobs."""
+    instance = job.instance
+    target = job.params.get("target_config")
+    return {
+        "job_id": job.id,
+        "instance_id": instance.id if instance else "",
+        "instance_name": instance.name if instance else "",
+        "instance_status": "",
+        "project_id": job.project_id,
+        "job_name": SCHEDULE_NAMES.get(job.name, job.name),
+        "create_time": format_time(job.created),
+        "start_time": format_time(job.run_at),
+        "end_time": format_time(job.ended),
+        "job_status": job.status.value,
+        "datastore_type": "gaussdb-mysql",
+        "target_config": target if isinstance(target, dict) else {},
+        "proxy_id": "",
+        "proxy_name": "",
+    }
+
+
+def task_details(job: Job) -> dict[str, Any]:
+    """The body of GET /v3/{project_id}/instances/{instance_id}/task-center-detail."""
+    instance = job.instance
+    return {
+        "instance_id": instance.id if instance else "",
+        "instance_name": instance.name if instance else "",
+        "job_id": job.id,
+        "job_name": job.name,
+        "status": job.status.value,
+        "sub_task_list": [sub_task_info(s) for s in job.sub_tasks],
+    }

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from taskcenter.domain.engine import Claim
 from taskcenter.domain.job import Job, JobEvent, JobPatch, NewJob
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
-from taskcenter.domain.requests import JobFilter, Page
+from taskcenter.domain.requests import JobFilter, Page, ScheduleFilter
+from taskcenter.domain.status import JobStatus
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseStatus:
+    """After a heartbeat: the jobs the worker still holds, and those asked to stop."""
+
+    held: frozenset[str]
+    cancel_requested: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +67,59 @@ class Store(Protocol):
         ...
 
     async def job_events(self, job_id: str) -> list[JobEvent]: ...
+
+    # Engine: every write by a worker is fenced by its Claim (job, worker, attempt).
+    async def claim_jobs(self, worker: str, limit: int, now: datetime, lease: timedelta) -> list[Job]:
+        """Atomically move up to ``limit`` due runnable Pending jobs to Running under a lease."""
+        ...
+
+    async def renew_leases(
+        self, worker: str, job_ids: list[str], now: datetime, lease: timedelta
+    ) -> LeaseStatus: ...
+
+    async def report(self, claim: Claim, patch: JobPatch, now: datetime) -> Job:
+        """Progress, sub-tasks, entities or instance from a handler. Raises LeaseLost."""
+        ...
+
+    async def finish(self, claim: Claim, status: JobStatus, fail_reason: str, now: datetime) -> Job:
+        """End the run; Completed becomes Canceled if a cancel was accepted. Raises LeaseLost."""
+        ...
+
+    async def release(self, claim: Claim, run_at: datetime, now: datetime, detail: str) -> Job:
+        """Hand the job back (Pending at ``run_at``) for another run. Raises LeaseLost."""
+        ...
+
+    async def rescue_expired(self, now: datetime, limit: int) -> list[Job]:
+        """Retry, fail or cancel Running jobs whose lease expired; the jobs as they are now."""
+        ...
+
+    async def request_cancel(
+        self, project_id: str, job_ids: list[str], now: datetime, visible_since: datetime
+    ) -> list[str]:
+        """Cancel Pending jobs, ask workers to stop Running ones; all or nothing.
+
+        Raises JobNotFound or JobNotCancelable naming the first job that cannot be cancelled.
+        """
+        ...
+
+    async def list_scheduled(
+        self, project_id: str, where: ScheduleFilter, offset: int, limit: int, visible_since: datetime
+    ) -> tuple[list[Job], int]: ...
+
+    async def purge_ended(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` jobs (and their events) that ended before ``before``."""
+        ...
+
+    async def try_lead(self, duty: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        """Take or renew the leadership of ``duty``; False while someone else holds it."""
+        ...
+
+    async def listen(self, callback: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+        """Call ``callback`` when a runnable job may have become due; returns the unsubscriber.
+
+        PostgreSQL: LISTEN/NOTIFY, across nodes. SQLite: within this process only.
+        """
+        ...
 
     # Identity
     async def create_identity(self, project: Project, user: User, key: AccessKey) -> bool:

@@ -24,10 +24,12 @@ EXPECTED_TABLES: dict[str, dict[str, frozenset[str]]] = {
             {
                 "seq", "id", "project_id", "name", "status", "created_us", "started_us",
                 "ended_us", "progress", "instance_id", "instance_name", "entities",
-                "fail_reason", "sub_tasks", "idempotency_key",
+                "fail_reason", "sub_tasks", "idempotency_key", "runnable", "run_at_us", "attempt",
+                "max_attempts", "lease_owner", "lease_expires_us", "cancel_requested", "params", "scheduled",
             }
         ),
-        "job_events": frozenset({"seq", "job_id", "from_status", "to_status", "at_us"}),
+        "job_events": frozenset({"seq", "job_id", "from_status", "to_status", "at_us", "detail"}),
+        "leaders": frozenset({"name", "owner", "expires_us"}),
         "schema_migrations": frozenset({"version", "name"}),
     },
     "postgres": {
@@ -39,10 +41,12 @@ EXPECTED_TABLES: dict[str, dict[str, frozenset[str]]] = {
             {
                 "seq", "id", "project_id", "name", "status", "created_at", "started_at",
                 "ended_at", "progress", "instance_id", "instance_name", "entities",
-                "fail_reason", "sub_tasks", "idempotency_key",
+                "fail_reason", "sub_tasks", "idempotency_key", "runnable", "run_at", "attempt",
+                "max_attempts", "lease_owner", "lease_expires", "cancel_requested", "params", "scheduled",
             }
         ),
-        "job_events": frozenset({"seq", "job_id", "from_status", "to_status", "at"}),
+        "job_events": frozenset({"seq", "job_id", "from_status", "to_status", "at", "detail"}),
+        "leaders": frozenset({"name", "owner", "expires"}),
         "schema_migrations": frozenset({"version", "name"}),
     },
 }  # fmt: skip

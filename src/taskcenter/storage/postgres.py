@@ -2,26 +2,42 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import dataclasses
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import orjson
 
-from taskcenter.domain.errors import JobConflict, JobNotFinished, JobNotFound
+from taskcenter.domain.engine import Claim, cancel, finish_outcome, holds, rescued, retry_later
+from taskcenter.domain.errors import (
+    JobConflict,
+    JobNotFinished,
+    JobNotFound,
+    JobRunByWorker,
+    LeaseLost,
+)
 from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, apply_patch
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
-from taskcenter.domain.requests import JobFilter, Page
+from taskcenter.domain.requests import JobFilter, Page, ScheduleFilter
 from taskcenter.domain.status import JobStatus
 from taskcenter.domain.wire import sub_task_to_json
-from taskcenter.storage.base import JobListing
+from taskcenter.storage.base import JobListing, LeaseStatus
 from taskcenter.storage.migrations import check_schema, migrations
 from taskcenter.storage.rows import load_sub_tasks
 
 _JOB_COLUMNS = (
     "id, project_id, name, status, created_at, started_at, ended_at, progress, "
-    "instance_id, instance_name, entities, fail_reason, sub_tasks, idempotency_key"
+    "instance_id, instance_name, entities, fail_reason, sub_tasks, idempotency_key, "
+    "runnable, run_at, attempt, max_attempts, lease_owner, lease_expires, "
+    "cancel_requested, params, scheduled"
 )
+_PLACEHOLDERS = ",".join(f"${i}" for i in range(1, 24))
+_STATUS = {s.value: s for s in JobStatus}  # a dict lookup is several times cheaper than JobStatus(x)
+# What the helpers below run on: a pool's connection proxy (both work, the types differ).
+Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+JOBS_CHANNEL = "taskcenter_jobs"
 # Any constant works: it only has to be the same for every taskcenter node.
 _MIGRATION_LOCK = 0x7A5C_0001
 
@@ -31,7 +47,7 @@ def _job(row: asyncpg.Record) -> Job:
         id=str(row[0]),
         project_id=row[1],
         name=row[2],
-        status=JobStatus(row[3]),
+        status=_STATUS[row[3]],
         created=row[4],
         started=row[5],
         ended=row[6],
@@ -41,7 +57,28 @@ def _job(row: asyncpg.Record) -> Job:
         fail_reason=row[11],
         sub_tasks=load_sub_tasks(row[12]) if row[12] else (),
         idempotency_key=row[13],
+        runnable=row[14],
+        run_at=row[15],
+        attempt=row[16],
+        max_attempts=row[17],
+        lease_owner=row[18],
+        lease_expires=row[19],
+        cancel_requested=row[20],
+        params=row[21],
+        scheduled=row[22],
     )
+
+
+def _values(job: Job) -> tuple[Any, ...]:
+    """A job as the column values of _JOB_COLUMNS, in order."""
+    return (
+        job.id, job.project_id, job.name, job.status.value, job.created, job.started, job.ended,
+        job.progress, job.instance.id if job.instance else None,
+        job.instance.name if job.instance else None, job.entities, job.fail_reason,
+        [sub_task_to_json(s) for s in job.sub_tasks], job.idempotency_key, job.runnable,
+        job.run_at, job.attempt, job.max_attempts, job.lease_owner, job.lease_expires,
+        job.cancel_requested, job.params, job.scheduled,
+    )  # fmt: skip
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -78,14 +115,11 @@ class PostgresStore:
         job = new.to_job(now)
         async with self._pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
-                f"INSERT INTO jobs ({_JOB_COLUMNS}) "
-                "VALUES ($1,$2,$3,$4,$5,$6,NULL,$7,$8,$9,$10,'','[]',$11) "
+                f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({_PLACEHOLDERS}) "
                 "ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL "
                 "DO NOTHING RETURNING seq",
-                job.id, job.project_id, job.name, job.status.value, job.created, job.started,
-                job.progress, job.instance.id if job.instance else None,
-                job.instance.name if job.instance else None, job.entities, job.idempotency_key,
-            )  # fmt: skip
+                *_values(job),
+            )
             if row is None:
                 existing = await conn.fetchrow(
                     f"SELECT {_JOB_COLUMNS} FROM jobs WHERE project_id = $1 AND idempotency_key = $2",
@@ -94,10 +128,9 @@ class PostgresStore:
                 )
                 assert existing is not None
                 return _job(existing), False
-            await conn.execute(
-                "INSERT INTO job_events (job_id, from_status, to_status, at) VALUES ($1,$2,$3,$4)",
-                job.id, None, job.status.value, now,
-            )  # fmt: skip
+            await _insert_event(conn, JobEvent(job.id, None, job.status, now))
+            if job.runnable:
+                await conn.execute("SELECT pg_notify($1, $2)", JOBS_CHANNEL, job.id)
             return job, True
 
     async def get_job(self, project_id: str, job_id: str, visible_since: datetime) -> Job | None:
@@ -116,30 +149,178 @@ class PostgresStore:
 
     async def update_job(self, job_id: str, patch: JobPatch, now: datetime) -> Job:
         async with self._pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = $1 FOR UPDATE", job_id)
-            if row is None:
+            current = await _locked_job(conn, job_id)
+            if current is None:
                 raise JobNotFound()
-            current = _job(row)
+            if current.runnable:
+                raise JobRunByWorker()
             job, event = apply_patch(current, patch, now)
-            result = await conn.execute(
-                "UPDATE jobs SET status = $1, started_at = $2, ended_at = $3, progress = $4, "
-                "entities = $5, fail_reason = $6, sub_tasks = $7 "
-                "WHERE id = $8 AND status = $9",
-                job.status.value, job.started, job.ended, job.progress, job.entities,
-                job.fail_reason, [sub_task_to_json(s) for s in job.sub_tasks], job_id,
-                current.status.value,
-            )  # fmt: skip
-            if result != "UPDATE 1":
-                raise JobConflict()
-            if event is not None:
-                await conn.execute(
-                    "INSERT INTO job_events (job_id, from_status, to_status, at) VALUES ($1,$2,$3,$4)",
-                    event.job_id,
-                    event.from_status.value if event.from_status else None,
-                    event.to_status.value,
-                    event.at,
+            return await _save(conn, current, job, event)
+
+    # Engine
+
+    async def claim_jobs(self, worker: str, limit: int, now: datetime, lease: timedelta) -> list[Job]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            # SKIP LOCKED: concurrent workers each take different due jobs, and none waits.
+            rows = await conn.fetch(
+                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE runnable AND status = 'Pending' "
+                "AND run_at <= $1 ORDER BY run_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED",
+                now,
+                limit,
+            )
+            claimed = []
+            for row in rows:
+                current = _job(row)
+                job = dataclasses.replace(
+                    current,
+                    status=JobStatus.RUNNING,
+                    started=current.started or now,
+                    attempt=current.attempt + 1,
+                    lease_owner=worker,
+                    lease_expires=now + lease,
                 )
-            return job
+                detail = f"claimed by {worker}, attempt {job.attempt} of {job.max_attempts}"
+                event = JobEvent(job.id, current.status, job.status, now, detail)
+                claimed.append(await _save(conn, current, job, event))
+            return claimed
+
+    async def renew_leases(
+        self, worker: str, job_ids: list[str], now: datetime, lease: timedelta
+    ) -> LeaseStatus:
+        rows = await self._pool.fetch(
+            "UPDATE jobs SET lease_expires = $1 WHERE id = ANY($2::uuid[]) AND status = 'Running' "
+            "AND lease_owner = $3 RETURNING id, cancel_requested",
+            now + lease,
+            job_ids,
+            worker,
+        )
+        return LeaseStatus(frozenset(str(r[0]) for r in rows), frozenset(str(r[0]) for r in rows if r[1]))
+
+    async def report(self, claim: Claim, patch: JobPatch, now: datetime) -> Job:
+        async with self._pool.acquire() as conn, conn.transaction():
+            current = await _claimed_job(conn, claim)
+            job, event = apply_patch(current, dataclasses.replace(patch, status=None), now)
+            return await _save(conn, current, job, event)
+
+    async def finish(self, claim: Claim, status: JobStatus, fail_reason: str, now: datetime) -> Job:
+        async with self._pool.acquire() as conn, conn.transaction():
+            current = await _claimed_job(conn, claim)
+            target, reason, detail = finish_outcome(current, status, fail_reason)
+            job, event = apply_patch(
+                current,
+                JobPatch(status=target, fail_reason=reason if target is JobStatus.FAILED else None),
+                now,
+            )
+            return await _save(conn, current, job, event and dataclasses.replace(event, detail=detail))
+
+    async def release(self, claim: Claim, run_at: datetime, now: datetime, detail: str) -> Job:
+        async with self._pool.acquire() as conn, conn.transaction():
+            current = await _claimed_job(conn, claim)
+            job = retry_later(current, run_at)
+            event = JobEvent(job.id, current.status, job.status, now, detail)
+            saved = await _save(conn, current, job, event)
+            await conn.execute("SELECT pg_notify($1, $2)", JOBS_CHANNEL, job.id)
+            return saved
+
+    async def rescue_expired(self, now: datetime, limit: int) -> list[Job]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE runnable AND status = 'Running' "
+                "AND lease_expires < $1 ORDER BY lease_expires LIMIT $2 FOR UPDATE SKIP LOCKED",
+                now,
+                limit,
+            )
+            return [await _save(conn, *rescued(_job(row), now)) for row in rows]
+
+    async def request_cancel(
+        self, project_id: str, job_ids: list[str], now: datetime, visible_since: datetime
+    ) -> list[str]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            for job_id in job_ids:
+                row = await conn.fetchrow(
+                    f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = $1 AND project_id = $2 "
+                    "AND (ended_at IS NULL OR ended_at >= $3) FOR UPDATE",
+                    job_id,
+                    project_id,
+                    visible_since,
+                )
+                if row is None:
+                    raise JobNotFound()
+                current = _job(row)
+                job, event = cancel(current, now)
+                await _save(conn, current, job, event)
+            return job_ids
+
+    async def list_scheduled(
+        self, project_id: str, where: ScheduleFilter, offset: int, limit: int, visible_since: datetime
+    ) -> tuple[list[Job], int]:
+        params: list[Any] = [project_id, visible_since]
+        clauses = ["project_id = $1", "scheduled", "(ended_at IS NULL OR ended_at >= $2)"]
+        for clause, value in (
+            ("status = {}", where.status.value if where.status else None),
+            ("id = {}::uuid", where.job_id),
+            ("name = {}", where.job_name),
+            ("instance_id = {}", where.instance_id),
+            ("run_at >= {}", where.start_time),
+            ("run_at <= {}", where.end_time),
+        ):
+            if value is not None:
+                params.append(value)
+                clauses.append(clause.format(f"${len(params)}"))
+        condition = " AND ".join(clauses)
+        n = len(params)
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            rows = await conn.fetch(
+                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {condition} "
+                f"ORDER BY run_at DESC, seq DESC LIMIT ${n + 1} OFFSET ${n + 2}",
+                *params, limit, offset,
+            )  # fmt: skip
+            total = await conn.fetchval(f"SELECT count(*) FROM jobs WHERE {condition}", *params)
+        return [_job(r) for r in rows], total
+
+    async def purge_ended(self, before: datetime, limit: int) -> int:
+        async with self._pool.acquire() as conn, conn.transaction():
+            ids = [
+                r[0]
+                for r in await conn.fetch(
+                    "SELECT id FROM jobs WHERE ended_at IS NOT NULL AND ended_at < $1 LIMIT $2 "
+                    "FOR UPDATE SKIP LOCKED",
+                    before,
+                    limit,
+                )
+            ]
+            await conn.execute("DELETE FROM job_events WHERE job_id = ANY($1::uuid[])", ids)
+            await conn.execute("DELETE FROM jobs WHERE id = ANY($1::uuid[])", ids)
+            return len(ids)
+
+    async def try_lead(self, duty: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        row = await self._pool.fetchrow(
+            "INSERT INTO leaders (name, owner, expires) VALUES ($1, $2, $3) "
+            "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires = excluded.expires "
+            "WHERE leaders.owner = excluded.owner OR leaders.expires < $4 RETURNING owner",
+            duty,
+            owner,
+            now + ttl,
+            now,
+        )
+        return row is not None
+
+    async def listen(self, callback: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+        """Call ``callback`` whenever a runnable job is enqueued; returns the unsubscriber."""
+        conn = await self._pool.acquire()
+
+        def on_notify(*_: object) -> None:
+            callback()
+
+        await conn.add_listener(JOBS_CHANNEL, on_notify)
+
+        async def stop() -> None:
+            try:
+                await conn.remove_listener(JOBS_CHANNEL, on_notify)
+            finally:
+                await self._pool.release(conn)
+
+        return stop
 
     async def list_jobs(
         self, project_id: str, where: JobFilter, page: Page, visible_since: datetime
@@ -197,10 +378,12 @@ class PostgresStore:
 
     async def job_events(self, job_id: str) -> list[JobEvent]:
         rows = await self._pool.fetch(
-            "SELECT job_id, from_status, to_status, at FROM job_events WHERE job_id = $1 ORDER BY seq",
+            "SELECT job_id, from_status, to_status, at, detail FROM job_events WHERE job_id = $1 ORDER BY seq",
             job_id,
         )
-        return [JobEvent(str(r[0]), JobStatus(r[1]) if r[1] else None, JobStatus(r[2]), r[3]) for r in rows]
+        return [
+            JobEvent(str(r[0]), JobStatus(r[1]) if r[1] else None, JobStatus(r[2]), r[3], r[4]) for r in rows
+        ]
 
     # Identity
 
@@ -273,6 +456,49 @@ class PostgresStore:
             return None
         principal = Principal(row[1], row[2], row[3], row[4], row[5])
         return IssuedToken(row[0], principal, row[6], row[7])
+
+
+async def _locked_job(conn: Conn, job_id: str) -> Job | None:
+    row = await conn.fetchrow(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = $1 FOR UPDATE", job_id)
+    return _job(row) if row else None
+
+
+async def _claimed_job(conn: Conn, claim: Claim) -> Job:
+    job = await _locked_job(conn, claim.job_id)
+    if job is None or not holds(job, claim):
+        raise LeaseLost()
+    return job
+
+
+async def _save(conn: Conn, current: Job, job: Job, event: JobEvent | None) -> Job:
+    """Write ``job`` over ``current``: a conditional update, plus its event, in the open transaction."""
+    result = await conn.execute(
+        "UPDATE jobs SET status = $1, started_at = $2, ended_at = $3, progress = $4, instance_id = $5, "
+        "instance_name = $6, entities = $7, fail_reason = $8, sub_tasks = $9, run_at = $10, "
+        "attempt = $11, lease_owner = $12, lease_expires = $13, cancel_requested = $14 "
+        "WHERE id = $15 AND status = $16 AND attempt = $17 AND lease_owner IS NOT DISTINCT FROM $18",
+        job.status.value, job.started, job.ended, job.progress,
+        job.instance.id if job.instance else None, job.instance.name if job.instance else None,
+        job.entities, job.fail_reason, [sub_task_to_json(s) for s in job.sub_tasks], job.run_at,
+        job.attempt, job.lease_owner, job.lease_expires, job.cancel_requested, job.id,
+        current.status.value, current.attempt, current.lease_owner,
+    )  # fmt: skip
+    if result != "UPDATE 1":
+        raise JobConflict()
+    if event is not None:
+        await _insert_event(conn, event)
+    return job
+
+
+async def _insert_event(conn: Conn, event: JobEvent) -> None:
+    await conn.execute(
+        "INSERT INTO job_events (job_id, from_status, to_status, at, detail) VALUES ($1,$2,$3,$4,$5)",
+        event.job_id,
+        event.from_status.value if event.from_status else None,
+        event.to_status.value,
+        event.at,
+        event.detail,
+    )
 
 
 async def _migrate(conn: asyncpg.Connection) -> None:

@@ -8,21 +8,29 @@ commit's fsync never stalls the loop, and SQLite's single writer is honoured by 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
 
-from taskcenter.domain.errors import JobConflict, JobNotFinished, JobNotFound
+from taskcenter.domain.engine import Claim, cancel, finish_outcome, holds, rescued, retry_later
+from taskcenter.domain.errors import (
+    JobConflict,
+    JobNotFinished,
+    JobNotFound,
+    JobRunByWorker,
+    LeaseLost,
+)
 from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, apply_patch
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
-from taskcenter.domain.requests import JobFilter, Page
+from taskcenter.domain.requests import JobFilter, Page, ScheduleFilter
 from taskcenter.domain.status import JobStatus
-from taskcenter.storage.base import JobListing
+from taskcenter.storage.base import JobListing, LeaseStatus
 from taskcenter.storage.migrations import check_schema, migrations
 from taskcenter.storage.rows import dump_sub_tasks, from_us, load_sub_tasks, opt_from_us, to_us
 
@@ -30,8 +38,11 @@ T = TypeVar("T")
 
 _JOB_COLUMNS = (
     "id, project_id, name, status, created_us, started_us, ended_us, progress, "
-    "instance_id, instance_name, entities, fail_reason, sub_tasks, idempotency_key"
+    "instance_id, instance_name, entities, fail_reason, sub_tasks, idempotency_key, "
+    "runnable, run_at_us, attempt, max_attempts, lease_owner, lease_expires_us, "
+    "cancel_requested, params, scheduled"
 )
+_PLACEHOLDERS = ",".join("?" * 23)
 _VISIBLE = "(ended_us IS NULL OR ended_us >= ?)"
 _STATUS = {s.value: s for s in JobStatus}  # a dict lookup is several times cheaper than JobStatus(x)
 
@@ -51,7 +62,33 @@ def _job(row: tuple[Any, ...]) -> Job:
         fail_reason=row[11],
         sub_tasks=load_sub_tasks(row[12]) if row[12] != "[]" else (),
         idempotency_key=row[13],
+        runnable=bool(row[14]),
+        run_at=opt_from_us(row[15]),
+        attempt=row[16],
+        max_attempts=row[17],
+        lease_owner=row[18],
+        lease_expires=opt_from_us(row[19]),
+        cancel_requested=bool(row[20]),
+        params=orjson.loads(row[21]) if row[21] != "{}" else {},
+        scheduled=bool(row[22]),
     )
+
+
+def _values(job: Job) -> tuple[Any, ...]:
+    """A job as the column values of _JOB_COLUMNS, in order."""
+    return (
+        job.id, job.project_id, job.name, job.status.value, to_us(job.created),
+        _opt_us(job.started), _opt_us(job.ended), job.progress,
+        job.instance.id if job.instance else None, job.instance.name if job.instance else None,
+        orjson.dumps(job.entities).decode(), job.fail_reason, dump_sub_tasks(job.sub_tasks),
+        job.idempotency_key, job.runnable, _opt_us(job.run_at), job.attempt, job.max_attempts,
+        job.lease_owner, _opt_us(job.lease_expires), job.cancel_requested,
+        orjson.dumps(job.params).decode(), job.scheduled,
+    )  # fmt: skip
+
+
+def _opt_us(value: datetime | None) -> int | None:
+    return None if value is None else to_us(value)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -75,6 +112,7 @@ class SqliteStore:
         self._reader = reader
         self._writer = writer
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self._listeners: list[Callable[[], None]] = []
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:
@@ -117,23 +155,26 @@ class SqliteStore:
                 if row:
                     return _job(row), False
             job = new.to_job(now)
-            conn.execute(
-                f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    job.id, job.project_id, job.name, job.status.value, to_us(job.created),
-                    to_us(job.started) if job.started else None, None, job.progress,
-                    job.instance.id if job.instance else None,
-                    job.instance.name if job.instance else None,
-                    orjson.dumps(job.entities).decode(), "", "[]", job.idempotency_key,
-                ),
-            )  # fmt: skip
-            conn.execute(
-                "INSERT INTO job_events (job_id, from_status, to_status, at_us) VALUES (?,?,?,?)",
-                (job.id, None, job.status.value, to_us(now)),
-            )
+            conn.execute(f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({_PLACEHOLDERS})", _values(job))
+            _insert_event(conn, JobEvent(job.id, None, job.status, now))
             return job, True
 
-        return await self._write(tx)
+        job, created = await self._write(tx)
+        if created and job.runnable:
+            self._announce()
+        return job, created
+
+    def _announce(self) -> None:
+        for callback in list(self._listeners):
+            callback()
+
+    async def listen(self, callback: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+        self._listeners.append(callback)
+
+        async def stop() -> None:
+            self._listeners.remove(callback)
+
+        return stop
 
     async def get_job(self, project_id: str, job_id: str, visible_since: datetime) -> Job | None:
         row = self._reader.execute(
@@ -148,31 +189,178 @@ class SqliteStore:
 
     async def update_job(self, job_id: str, patch: JobPatch, now: datetime) -> Job:
         def tx(conn: sqlite3.Connection) -> Job:
-            row = conn.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            if row is None:
+            current = _locked_job(conn, job_id)
+            if current is None:
                 raise JobNotFound()
-            current = _job(row)
+            if current.runnable:
+                raise JobRunByWorker()
             job, event = apply_patch(current, patch, now)
-            cursor = conn.execute(
-                "UPDATE jobs SET status = ?, started_us = ?, ended_us = ?, progress = ?, "
-                "entities = ?, fail_reason = ?, sub_tasks = ? WHERE id = ? AND status = ?",
-                (
-                    job.status.value,
-                    to_us(job.started) if job.started else None,
-                    to_us(job.ended) if job.ended else None,
-                    job.progress,
-                    orjson.dumps(job.entities).decode(),
-                    job.fail_reason,
-                    dump_sub_tasks(job.sub_tasks),
-                    job_id,
-                    current.status.value,
-                ),
+            return _save(conn, current, job, event)
+
+        return await self._write(tx)
+
+    # Engine
+
+    async def claim_jobs(self, worker: str, limit: int, now: datetime, lease: timedelta) -> list[Job]:
+        def tx(conn: sqlite3.Connection) -> list[Job]:
+            rows = conn.execute(
+                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE runnable = 1 AND status = 'Pending' "
+                "AND run_at_us <= ? ORDER BY run_at_us, seq LIMIT ?",
+                (to_us(now), limit),
+            ).fetchall()
+            claimed = []
+            for row in rows:
+                current = _job(row)
+                job = dataclasses.replace(
+                    current,
+                    status=JobStatus.RUNNING,
+                    started=current.started or now,
+                    attempt=current.attempt + 1,
+                    lease_owner=worker,
+                    lease_expires=now + lease,
+                )
+                detail = f"claimed by {worker}, attempt {job.attempt} of {job.max_attempts}"
+                claimed.append(
+                    _save(conn, current, job, JobEvent(job.id, current.status, job.status, now, detail))
+                )
+            return claimed
+
+        return await self._write(tx)
+
+    async def renew_leases(
+        self, worker: str, job_ids: list[str], now: datetime, lease: timedelta
+    ) -> LeaseStatus:
+        def tx(conn: sqlite3.Connection) -> LeaseStatus:
+            held, cancel = set(), set()
+            for job_id in job_ids:
+                row = conn.execute(
+                    "UPDATE jobs SET lease_expires_us = ? WHERE id = ? AND status = 'Running' "
+                    "AND lease_owner = ? RETURNING cancel_requested",
+                    (to_us(now + lease), job_id, worker),
+                ).fetchone()
+                if row is not None:
+                    held.add(job_id)
+                    if row[0]:
+                        cancel.add(job_id)
+            return LeaseStatus(frozenset(held), frozenset(cancel))
+
+        return await self._write(tx)
+
+    async def report(self, claim: Claim, patch: JobPatch, now: datetime) -> Job:
+        def tx(conn: sqlite3.Connection) -> Job:
+            current = _claimed_job(conn, claim)
+            job, event = apply_patch(current, dataclasses.replace(patch, status=None), now)
+            return _save(conn, current, job, event)
+
+        return await self._write(tx)
+
+    async def finish(self, claim: Claim, status: JobStatus, fail_reason: str, now: datetime) -> Job:
+        def tx(conn: sqlite3.Connection) -> Job:
+            current = _claimed_job(conn, claim)
+            target, reason, detail = finish_outcome(current, status, fail_reason)
+            job, event = apply_patch(
+                current,
+                JobPatch(status=target, fail_reason=reason if target is JobStatus.FAILED else None),
+                now,
             )
-            if cursor.rowcount != 1:
-                raise JobConflict()
-            if event is not None:
-                _insert_event(conn, event)
-            return job
+            return _save(conn, current, job, event and dataclasses.replace(event, detail=detail))
+
+        return await self._write(tx)
+
+    async def release(self, claim: Claim, run_at: datetime, now: datetime, detail: str) -> Job:
+        def tx(conn: sqlite3.Connection) -> Job:
+            current = _claimed_job(conn, claim)
+            job = retry_later(current, run_at)
+            return _save(conn, current, job, JobEvent(job.id, current.status, job.status, now, detail))
+
+        job = await self._write(tx)
+        self._announce()
+        return job
+
+    async def rescue_expired(self, now: datetime, limit: int) -> list[Job]:
+        def tx(conn: sqlite3.Connection) -> list[Job]:
+            rows = conn.execute(
+                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE runnable = 1 AND status = 'Running' "
+                "AND lease_expires_us < ? ORDER BY lease_expires_us LIMIT ?",
+                (to_us(now), limit),
+            ).fetchall()
+            return [_save(conn, *rescued(_job(row), now)) for row in rows]
+
+        return await self._write(tx)
+
+    async def request_cancel(
+        self, project_id: str, job_ids: list[str], now: datetime, visible_since: datetime
+    ) -> list[str]:
+        def tx(conn: sqlite3.Connection) -> list[str]:
+            for job_id in job_ids:
+                row = conn.execute(
+                    f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ? AND project_id = ? AND {_VISIBLE}",
+                    (job_id, project_id, to_us(visible_since)),
+                ).fetchone()
+                if row is None:
+                    raise JobNotFound()
+                current = _job(row)
+                job, event = cancel(current, now)
+                _save(conn, current, job, event)
+            return job_ids
+
+        return await self._write(tx)
+
+    async def list_scheduled(
+        self, project_id: str, where: ScheduleFilter, offset: int, limit: int, visible_since: datetime
+    ) -> tuple[list[Job], int]:
+        clauses = ["project_id = ?", "scheduled = 1", _VISIBLE]
+        params: list[Any] = [project_id, to_us(visible_since)]
+        for clause, value in (
+            ("status = ?", where.status.value if where.status else None),
+            ("id = ?", where.job_id),
+            ("name = ?", where.job_name),
+            ("instance_id = ?", where.instance_id),
+            ("run_at_us >= ?", _opt_us(where.start_time)),
+            ("run_at_us <= ?", _opt_us(where.end_time)),
+        ):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        condition = " AND ".join(clauses)
+        conn = self._reader
+        conn.execute("BEGIN")
+        try:
+            rows = conn.execute(
+                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {condition} "
+                "ORDER BY run_at_us DESC, seq DESC LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ).fetchall()
+            (total,) = conn.execute(f"SELECT count(*) FROM jobs WHERE {condition}", params).fetchone()
+        finally:
+            conn.execute("COMMIT")
+        return [_job(r) for r in rows], total
+
+    async def purge_ended(self, before: datetime, limit: int) -> int:
+        def tx(conn: sqlite3.Connection) -> int:
+            ids = [
+                job_id
+                for (job_id,) in conn.execute(
+                    "SELECT id FROM jobs WHERE ended_us IS NOT NULL AND ended_us < ? LIMIT ?",
+                    (to_us(before), limit),
+                )
+            ]
+            for job_id in ids:
+                conn.execute("DELETE FROM job_events WHERE job_id = ?", (job_id,))
+                conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+            return len(ids)
+
+        return await self._write(tx)
+
+    async def try_lead(self, duty: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        def tx(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "INSERT INTO leaders (name, owner, expires_us) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_us = excluded.expires_us "
+                "WHERE leaders.owner = excluded.owner OR leaders.expires_us < ? RETURNING owner",
+                (duty, owner, to_us(now + ttl), to_us(now)),
+            ).fetchone()
+            return row is not None
 
         return await self._write(tx)
 
@@ -231,11 +419,12 @@ class SqliteStore:
 
     async def job_events(self, job_id: str) -> list[JobEvent]:
         rows = self._reader.execute(
-            "SELECT job_id, from_status, to_status, at_us FROM job_events WHERE job_id = ? ORDER BY seq",
+            "SELECT job_id, from_status, to_status, at_us, detail FROM job_events WHERE job_id = ? ORDER BY seq",
             (job_id,),
         ).fetchall()
         return [
-            JobEvent(r[0], JobStatus(r[1]) if r[1] else None, JobStatus(r[2]), from_us(r[3])) for r in rows
+            JobEvent(r[0], JobStatus(r[1]) if r[1] else None, JobStatus(r[2]), from_us(r[3]), r[4])
+            for r in rows
         ]
 
     # Identity
@@ -324,14 +513,50 @@ class _Rollback(Exception):
     pass
 
 
+def _locked_job(conn: sqlite3.Connection, job_id: str) -> Job | None:
+    # The writer thread holds SQLite's one write lock (BEGIN IMMEDIATE), so this read is locked.
+    row = conn.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return _job(row) if row else None
+
+
+def _claimed_job(conn: sqlite3.Connection, claim: Claim) -> Job:
+    job = _locked_job(conn, claim.job_id)
+    if job is None or not holds(job, claim):
+        raise LeaseLost()
+    return job
+
+
+def _save(conn: sqlite3.Connection, current: Job, job: Job, event: JobEvent | None) -> Job:
+    """Write ``job`` over ``current``: a conditional update, plus its event, in the open transaction."""
+    cursor = conn.execute(
+        "UPDATE jobs SET status = ?, started_us = ?, ended_us = ?, progress = ?, instance_id = ?, "
+        "instance_name = ?, entities = ?, fail_reason = ?, sub_tasks = ?, run_at_us = ?, attempt = ?, "
+        "lease_owner = ?, lease_expires_us = ?, cancel_requested = ? "
+        "WHERE id = ? AND status = ? AND attempt = ? AND lease_owner IS ?",
+        (
+            job.status.value, _opt_us(job.started), _opt_us(job.ended), job.progress,
+            job.instance.id if job.instance else None, job.instance.name if job.instance else None,
+            orjson.dumps(job.entities).decode(), job.fail_reason, dump_sub_tasks(job.sub_tasks),
+            _opt_us(job.run_at), job.attempt, job.lease_owner, _opt_us(job.lease_expires),
+            job.cancel_requested, job.id, current.status.value, current.attempt, current.lease_owner,
+        ),
+    )  # fmt: skip
+    if cursor.rowcount != 1:
+        raise JobConflict()
+    if event is not None:
+        _insert_event(conn, event)
+    return job
+
+
 def _insert_event(conn: sqlite3.Connection, event: JobEvent) -> None:
     conn.execute(
-        "INSERT INTO job_events (job_id, from_status, to_status, at_us) VALUES (?,?,?,?)",
+        "INSERT INTO job_events (job_id, from_status, to_status, at_us, detail) VALUES (?,?,?,?,?)",
         (
             event.job_id,
             event.from_status.value if event.from_status else None,
             event.to_status.value,
             to_us(event.at),
+            event.detail,
         ),
     )
 

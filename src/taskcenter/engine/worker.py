@@ -1,0 +1,216 @@
+"""A worker: claims due jobs, runs their handlers under a renewed lease, and ends them.
+
+One asyncio task per running job, so a slow handler never blocks the API sharing the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from taskcenter.domain.clock import Clock
+from taskcenter.domain.engine import DEFAULT_LEASE, Claim, backoff
+from taskcenter.domain.errors import LeaseLost
+from taskcenter.domain.job import Job
+from taskcenter.domain.status import JobStatus
+from taskcenter.engine.context import Cancelled, JobContext
+from taskcenter.engine.registry import Registry
+from taskcenter.storage.base import Store
+
+log = logging.getLogger("taskcenter.worker")
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler for a failure that retrying cannot fix; its message is the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    concurrency: int = 10
+    lease: timedelta = DEFAULT_LEASE
+    poll_interval: float = 0.25  # seconds between looks for due jobs when not notified
+    grace: float = 30.0  # seconds running jobs get to finish after SIGTERM
+
+    @property
+    def heartbeat(self) -> float:
+        return self.lease.total_seconds() / 3
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+
+
+@dataclass
+class _Run:
+    job: Job
+    claim: Claim
+    context: JobContext
+    task: asyncio.Task[None]
+    lost: bool = False
+
+
+@dataclass
+class Worker:
+    store: Store
+    registry: Registry
+    clock: Clock
+    config: WorkerConfig = field(default_factory=WorkerConfig)
+    id: str = field(default_factory=worker_id)
+
+    def __post_init__(self) -> None:
+        self._runs: dict[str, _Run] = {}
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def notify(self) -> None:
+        """A job may be due: look now instead of at the next poll."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop claiming; running jobs get the grace period, then are handed back."""
+        self._stopping.set()
+        self._wake.set()
+
+    @property
+    def running(self) -> int:
+        return len(self._runs)
+
+    async def run(self) -> None:
+        log.info(
+            "worker %s started: concurrency %d, lease %ss, handlers %s",
+            self.id, self.config.concurrency, self.config.lease.total_seconds(),
+            ", ".join(self.registry.names()),
+        )  # fmt: skip
+        unlisten = await self.store.listen(self.notify)
+        heartbeats = asyncio.create_task(self._heartbeats(), name="heartbeats")
+        try:
+            while not self._stopping.is_set():
+                claimed = await self.claim_once()
+                if claimed and self.running < self.config.concurrency:
+                    continue  # there may be more due jobs right now
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.config.poll_interval)
+            await self._drain()
+        finally:
+            heartbeats.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeats
+            await unlisten()
+            log.info("worker %s stopped", self.id)
+
+    async def claim_once(self) -> int:
+        """Claim as many due jobs as there are free slots, and start them. Returns how many."""
+        free = self.config.concurrency - self.running
+        if free <= 0:
+            return 0
+        try:
+            jobs = await self.store.claim_jobs(self.id, free, self.clock(), self.config.lease)
+        except Exception:
+            log.exception("worker %s could not claim jobs; retrying", self.id)
+            await asyncio.sleep(self.config.poll_interval)
+            return 0
+        for job in jobs:
+            self._start(job)
+        return len(jobs)
+
+    def _start(self, job: Job) -> None:
+        claim = Claim(job.id, self.id, job.attempt)
+        context = JobContext(job, claim, self.store, self.clock)
+        task = asyncio.create_task(self._execute(job, claim, context), name=f"job-{job.id}")
+        self._runs[job.id] = _Run(job, claim, context, task)
+        task.add_done_callback(lambda _: self._finished(job.id))
+
+    def _finished(self, job_id: str) -> None:
+        self._runs.pop(job_id, None)
+        self._wake.set()  # a slot is free
+
+    async def _execute(self, job: Job, claim: Claim, context: JobContext) -> None:
+        handler = self.registry.get(job.name)
+        log.info("job %s (%s) attempt %d started on %s", job.id, job.name, claim.attempt, self.id)
+        status, reason = JobStatus.COMPLETED, ""
+        try:
+            if handler is None:
+                raise PermanentFailure(f"No handler for {job.name} on worker {self.id}.")
+            await handler.run(context)
+        except asyncio.CancelledError:
+            raise  # shutdown or a lost lease: _drain or the heartbeat decides what happens
+        except LeaseLost:
+            log.warning("job %s: worker %s lost its lease; leaving the job alone", job.id, self.id)
+            return
+        except Cancelled:
+            status = JobStatus.CANCELED
+        except PermanentFailure as exc:
+            status, reason = JobStatus.FAILED, str(exc)
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            if handler is not None and handler.retry_safe and claim.attempt < job.max_attempts:
+                run_at = self.clock() + backoff(claim.attempt)
+                log.warning("job %s attempt %d failed (%s); retrying at %s", job.id, claim.attempt,
+                            reason, run_at.isoformat())  # fmt: skip
+                await self._safely(self.store.release(claim, run_at, self.clock(), f"failed: {reason}"))
+                return
+            log.exception("job %s attempt %d failed", job.id, claim.attempt)
+            status = JobStatus.FAILED
+        ended = await self._safely(self.store.finish(claim, status, reason, self.clock()))
+        if ended is not None:
+            log.info("job %s ended %s", job.id, ended.status.value)
+
+    async def _safely(self, write: Awaitable[Job]) -> Job | None:
+        try:
+            return await write
+        except LeaseLost:
+            log.warning("worker %s no longer holds a job it tried to end", self.id)
+            return None
+
+    async def _heartbeats(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.heartbeat)
+            await self.heartbeat_once()
+
+    async def heartbeat_once(self) -> None:
+        """Renew the leases of running jobs; stop those lost, pass on cancel requests."""
+        runs = dict(self._runs)
+        if not runs:
+            return
+        try:
+            status = await self.store.renew_leases(self.id, list(runs), self.clock(), self.config.lease)
+        except Exception:
+            log.exception("worker %s could not renew its leases", self.id)
+            return
+        for job_id, run in runs.items():
+            if job_id not in status.held:
+                log.warning("job %s: lease lost by %s; stopping its handler", job_id, self.id)
+                run.lost = True
+                run.task.cancel()
+            elif job_id in status.cancel_requested and not run.context.cancel_requested:
+                log.info("job %s: cancel requested", job_id)
+                run.context._mark_cancel_requested()
+
+    async def _drain(self) -> None:
+        """After stop(): wait up to the grace period, then hand back or fail what still runs."""
+        if self._runs:
+            log.info("worker %s stopping: %d jobs get %ss to finish", self.id, self.running,
+                     self.config.grace)  # fmt: skip
+            await asyncio.wait([r.task for r in self._runs.values()], timeout=self.config.grace)
+        for run in list(self._runs.values()):
+            run.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await run.task
+            handler = self.registry.get(run.job.name)
+            now = self.clock()
+            if handler is not None and handler.retry_safe:
+                write = self.store.release(run.claim, now, now, f"handed back by {self.id} on shutdown")
+            else:
+                write = self.store.finish(
+                    run.claim, JobStatus.FAILED,
+                    f"The worker {self.id} was stopped before the job finished, and the job is not "
+                    "safe to retry.", now,
+                )  # fmt: skip
+            await self._safely(write)
