@@ -171,8 +171,10 @@ def main() -> None:
             asyncio.run(drop_pg_database(args.pg_url, database_url))
 
     health = (results[0].requests_per_second + results[2].requests_per_second) / 2
-    print(f"\n{args.engine}, {args.jobs:,} jobs, {args.projects} projects, "
-          f"{args.connections} connections, {args.seconds} s; {machine()}; {time.strftime('%Y-%m-%d')}\n")  # fmt: skip
+    print(
+        f"\n{args.engine}, {args.jobs:,} jobs, {args.projects} projects, {args.connections} "
+        f"connections, {args.seconds} s; {machine()}; {time.strftime('%Y-%m-%d')}\n"
+    )
     print("| run | requests/s | p50 ms | p99 ms | errors |")
     print("|---|---|---|---|---|")
     for result in results:

@@ -104,7 +104,7 @@ async def test_lost_worker_retry_safe_job_is_retried_with_backoff(store: Store) 
 
 
 async def test_lost_worker_unsafe_job_fails_saying_why(store: Store) -> None:
-    job, _ = await store.create_job(runnable(attempts=1), T0)
+    await store.create_job(runnable(attempts=1), T0)
     await store.claim_jobs("w1", 1, T0, LEASE)
     [rescued] = await store.rescue_expired(T0 + timedelta(minutes=5), 10)
     assert rescued.status is JobStatus.FAILED and rescued.ended == T0 + timedelta(minutes=5)
@@ -113,7 +113,7 @@ async def test_lost_worker_unsafe_job_fails_saying_why(store: Store) -> None:
 
 
 async def test_last_attempt_lost_fails(store: Store) -> None:
-    job, _ = await store.create_job(runnable(attempts=2), T0)
+    await store.create_job(runnable(attempts=2), T0)
     now = T0
     for _ in range(2):
         assert len(await store.claim_jobs("w", 1, now, LEASE)) == 1

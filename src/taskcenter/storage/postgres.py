@@ -378,7 +378,8 @@ class PostgresStore:
 
     async def job_events(self, job_id: str) -> list[JobEvent]:
         rows = await self._pool.fetch(
-            "SELECT job_id, from_status, to_status, at, detail FROM job_events WHERE job_id = $1 ORDER BY seq",
+            "SELECT job_id, from_status, to_status, at, detail "
+            "FROM job_events WHERE job_id = $1 ORDER BY seq",
             job_id,
         )
         return [

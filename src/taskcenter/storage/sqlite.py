@@ -419,7 +419,8 @@ class SqliteStore:
 
     async def job_events(self, job_id: str) -> list[JobEvent]:
         rows = self._reader.execute(
-            "SELECT job_id, from_status, to_status, at_us, detail FROM job_events WHERE job_id = ? ORDER BY seq",
+            "SELECT job_id, from_status, to_status, at_us, detail "
+            "FROM job_events WHERE job_id = ? ORDER BY seq",
             (job_id,),
         ).fetchall()
         return [
