@@ -1,0 +1,183 @@
+"""Workers in this process against real stores: running, retrying, cancelling, stopping."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from taskcenter.domain.clock import system_clock
+from taskcenter.domain.job import Job, NewJob
+from taskcenter.domain.status import JobStatus
+from taskcenter.engine.maintenance import Maintenance
+from taskcenter.engine.registry import load_registry
+from taskcenter.engine.worker import Worker, WorkerConfig
+from taskcenter.storage.base import Store
+from tests.support import PinnedClock
+
+REGISTRY = load_registry(["tests.engine.handlers"])
+FAST = WorkerConfig(concurrency=4, lease=timedelta(seconds=0.6), poll_interval=0.05, grace=0.3)
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+async def submit(store: Store, name: str, **params: object) -> Job:
+    handler = REGISTRY.get(name)
+    assert handler is not None
+    new = NewJob("p1", name, status=JobStatus.PENDING, runnable=True, max_attempts=handler.attempts,
+                 params=dict(params))  # fmt: skip
+    job, _ = await store.create_job(new, system_clock())
+    return job
+
+
+async def until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)
+
+
+async def status_of(store: Store, job_id: str) -> JobStatus:
+    job = await store.find_job(job_id)
+    assert job is not None
+    return job.status
+
+
+@contextlib.asynccontextmanager
+async def running(store: Store, config: WorkerConfig = FAST) -> AsyncIterator[Worker]:
+    worker = Worker(store, REGISTRY, system_clock, config)
+    task = asyncio.create_task(worker.run())
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, 10)
+
+
+async def test_jobs_run_to_completion_once_each(store: Store) -> None:
+    jobs = [await submit(store, "TaskcenterNoop") for _ in range(20)]
+    async with running(store):
+        for job in jobs:
+            await until(lambda job=job: _is(store, job.id, JobStatus.COMPLETED))  # type: ignore[misc]
+    for job in jobs:
+        events = await store.job_events(job.id)
+        assert [e.to_status for e in events] == [JobStatus.PENDING, JobStatus.RUNNING, JobStatus.COMPLETED]
+
+
+async def test_progress_and_sub_tasks_are_reported(store: Store) -> None:
+    job = await submit(store, "TaskcenterSleep", seconds=0.3)
+    async with running(store):
+        await until(lambda: _is(store, job.id, JobStatus.COMPLETED))
+    done = await store.find_job(job.id)
+    assert done is not None and done.progress == 100
+    assert [(s.name, s.percent, s.status) for s in done.sub_tasks] == [("sleep", 100, "Completed")]
+
+
+async def test_failing_retry_safe_handler_is_retried_then_fails(store: Store) -> None:
+    job = await submit(store, "TestAlwaysFails")
+    async with running(store):
+        await until(lambda: _is(store, job.id, JobStatus.FAILED), timeout=15)
+    failed = await store.find_job(job.id)
+    assert failed is not None and failed.attempt == 2
+    assert failed.fail_reason == "RuntimeError: boom on attempt 2"
+    statuses = [e.to_status for e in await store.job_events(job.id)]
+    assert statuses.count(JobStatus.RUNNING) == 2
+
+
+async def test_permanent_failure_is_not_retried(store: Store) -> None:
+    job = await submit(store, "TestPermanent")
+    async with running(store):
+        await until(lambda: _is(store, job.id, JobStatus.FAILED))
+    failed = await store.find_job(job.id)
+    assert (
+        failed is not None and failed.attempt == 1 and "apt-get install mariadb-server" in failed.fail_reason
+    )
+
+
+async def test_cancelling_a_running_job_stops_its_handler(store: Store) -> None:
+    job = await submit(store, "TestSlowRetrySafe", seconds=30)
+    async with running(store):
+        await until(lambda: _is(store, job.id, JobStatus.RUNNING))
+        await store.request_cancel("p1", [job.id], system_clock(), LONG_AGO)
+        await until(lambda: _is(store, job.id, JobStatus.CANCELED), timeout=5)
+
+
+async def test_a_handler_that_finishes_after_a_cancel_is_not_completed(store: Store) -> None:
+    job = await submit(store, "TestIgnoresCancel")
+    async with running(store):
+        await until(lambda: _is(store, job.id, JobStatus.RUNNING))
+        await store.request_cancel("p1", [job.id], system_clock(), LONG_AGO)
+        await until(lambda: _ended(store, job.id))
+    assert await status_of(store, job.id) is JobStatus.CANCELED
+
+
+async def test_stop_hands_back_retry_safe_jobs_and_fails_the_others(store: Store) -> None:
+    safe = await submit(store, "TestSlowRetrySafe", seconds=30)
+    unsafe = await submit(store, "TestSlowUnsafe", seconds=30)
+    async with running(store) as worker:
+        await until(lambda: _is(store, safe.id, JobStatus.RUNNING))
+        await until(lambda: _is(store, unsafe.id, JobStatus.RUNNING))
+        worker.stop()
+    handed_back = await store.find_job(safe.id)
+    assert handed_back is not None and handed_back.status is JobStatus.PENDING
+    assert handed_back.lease_owner is None
+    failed = await store.find_job(unsafe.id)
+    assert failed is not None and failed.status is JobStatus.FAILED
+    assert "was stopped before the job finished" in failed.fail_reason
+
+
+async def test_a_worker_that_lost_its_lease_stops_and_changes_nothing(store: Store) -> None:
+    job = await submit(store, "TestSlowRetrySafe", seconds=30)
+    async with running(store):
+        await until(lambda: _is(store, job.id, JobStatus.RUNNING))
+        # Another node decided this worker was dead (its clock ran ahead) and rescued the job.
+        [rescued] = await store.rescue_expired(system_clock() + timedelta(hours=1), 10)
+        assert rescued.status is JobStatus.PENDING
+        await asyncio.sleep(FAST.heartbeat * 3)
+        after = await store.find_job(job.id)
+        assert after == rescued  # the old worker wrote nothing more
+
+
+async def test_maintenance_runs_on_one_leader_and_rescues(store: Store) -> None:
+    job = await submit(store, "TestSlowUnsafe")
+    clock = PinnedClock(system_clock() + timedelta(seconds=1))
+    assert await store.claim_jobs("dead-worker", 1, clock(), timedelta(seconds=5))
+    first = Maintenance(store, clock, timedelta(days=30), id="node-a")
+    second = Maintenance(store, clock, timedelta(days=30), id="node-b")
+    await first.tick()
+    await second.tick()
+    assert first.leading and not second.leading
+    assert await status_of(store, job.id) is JobStatus.RUNNING  # lease not expired yet
+    clock.advance(seconds=10)
+    await second.tick()  # the lease expired, but node-b is not the leader: it does nothing
+    assert await status_of(store, job.id) is JobStatus.RUNNING
+    await first.tick()
+    rescued = await store.find_job(job.id)
+    assert rescued is not None and rescued.status is JobStatus.FAILED
+    assert "dead-worker" in rescued.fail_reason
+    assert not second.leading
+    clock.advance(seconds=60)  # node-a is gone: its leadership expires and node-b takes over
+    await second.tick()
+    assert second.leading
+
+
+async def test_maintenance_purges_past_retention(store: Store) -> None:
+    clock = PinnedClock()
+    jobs = [await submit(store, "TaskcenterNoop") for _ in range(3)]
+    async with running(store):
+        for job in jobs:
+            await until(lambda job=job: _is(store, job.id, JobStatus.COMPLETED))  # type: ignore[misc]
+    maintenance = Maintenance(store, clock, timedelta(days=30))
+    await maintenance.tick()
+    assert all([await store.find_job(j.id) for j in jobs])
+    clock.advance(days=31)
+    await maintenance.tick()
+    assert not any([await store.find_job(j.id) for j in jobs])
+
+
+async def _is(store: Store, job_id: str, status: JobStatus) -> bool:
+    return await status_of(store, job_id) is status
+
+
+async def _ended(store: Store, job_id: str) -> bool:
+    return (await status_of(store, job_id)).is_final
