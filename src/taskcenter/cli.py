@@ -81,6 +81,9 @@ LeaseSeconds = Annotated[
 GraceSeconds = Annotated[
     float, typer.Option(help="On SIGTERM, how long running jobs get to finish before hand-back.")
 ]
+CheckSeconds = Annotated[
+    float, typer.Option(help="Seconds between maintenance rounds (rescue of lost jobs, purge).")
+]
 LogLevel = Annotated[str, typer.Option(envvar="TASKCENTER_LOG_LEVEL")]
 
 
@@ -129,6 +132,7 @@ def serve(
     concurrency: Concurrency = 10,
     lease_seconds: LeaseSeconds = 30,
     grace_seconds: GraceSeconds = 30.0,
+    check_seconds: CheckSeconds = 5.0,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
     log_level: LogLevel = "info",
 ) -> None:
@@ -151,7 +155,9 @@ def serve(
             __version__, where, retention_days, "on" if workers else "off", host, port,
         )  # fmt: skip
 
-    config = WorkerConfig(concurrency, timedelta(seconds=lease_seconds), grace=grace_seconds)
+    config = WorkerConfig(
+        concurrency, timedelta(seconds=lease_seconds), grace=grace_seconds, maintenance_interval=check_seconds
+    )
     application = create_app(
         lambda: open_store(database_url, data_dir),
         retention=retention,
@@ -189,13 +195,16 @@ def worker(
     concurrency: Concurrency = 10,
     lease_seconds: LeaseSeconds = 30,
     grace_seconds: GraceSeconds = 30.0,
+    check_seconds: CheckSeconds = 5.0,
     log_level: LogLevel = "info",
 ) -> None:
     """Run a standalone worker (and its share of maintenance); any number may share PostgreSQL."""
     _setup_logging(log_level)
     where = _check_store(database_url, data_dir)
     registry = _registry(handlers)
-    config = WorkerConfig(concurrency, timedelta(seconds=lease_seconds), grace=grace_seconds)
+    config = WorkerConfig(
+        concurrency, timedelta(seconds=lease_seconds), grace=grace_seconds, maintenance_interval=check_seconds
+    )
 
     async def run() -> None:
         store = await open_store(database_url, data_dir)

@@ -27,7 +27,7 @@ async def engine_running(
 ) -> AsyncIterator[Worker]:
     """A worker and maintenance run while the block runs; on exit they stop gracefully."""
     worker = Worker(store, registry, clock, config)
-    maintenance = Maintenance(store, clock, retention, id=worker.id)
+    maintenance = Maintenance(store, clock, retention, config.maintenance_interval, id=worker.id)
     tasks = [
         asyncio.create_task(worker.run(), name="worker"),
         asyncio.create_task(maintenance.run(), name="maintenance"),

@@ -36,6 +36,7 @@ class WorkerConfig:
     lease: timedelta = DEFAULT_LEASE
     poll_interval: float = 0.25  # seconds between looks for due jobs when not notified
     grace: float = 30.0  # seconds running jobs get to finish after SIGTERM
+    maintenance_interval: float = 5.0  # seconds between rescue/purge rounds (leader only)
 
     @property
     def heartbeat(self) -> float:
