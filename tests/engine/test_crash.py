@@ -180,7 +180,8 @@ def test_many_workers_under_contention_run_every_job_exactly_once(workers: Worke
             )
             assert len(claims) == len(job_ids) and all(r[1] == 1 for r in claims)
             owners = await conn.fetchval(
-                "SELECT count(DISTINCT split_part(detail, ' ', 3)) FROM job_events WHERE to_status = 'Running'"
+                "SELECT count(DISTINCT split_part(detail, ' ', 3)) FROM job_events "
+                "WHERE to_status = 'Running'"
             )
             assert owners >= 2  # the work was shared
         finally:
