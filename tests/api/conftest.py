@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,10 @@ import httpx
 import pytest
 
 from taskcenter.api.app import create_app
+from taskcenter.domain.clock import system_clock
+from taskcenter.engine.registry import load_registry
+from taskcenter.engine.runner import engine_running
+from taskcenter.engine.worker import WorkerConfig
 from taskcenter.identity.accounts import Credentials, bootstrap_admin, create_project
 from taskcenter.storage import Store, open_store
 from tests.support import PinnedClock, ServerThread, sign
@@ -20,7 +25,7 @@ class Api:
     """A running taskcenter with an admin and two tenant projects, A and B."""
 
     url: str
-    clock: PinnedClock
+    clock: Any
     creds: dict[str, Credentials]
     database_url: str
     http: httpx.Client = field(init=False)
@@ -75,8 +80,10 @@ class Api:
         return f"/v3/{self.creds[who].project_id}/jobs"
 
 
-def _start(database_url: str, tmp_path: Path) -> tuple[ServerThread, PinnedClock, dict[str, Credentials]]:
-    clock = PinnedClock()
+def _start(
+    database_url: str, tmp_path: Path, clock: Any = None, engine: bool = False
+) -> tuple[ServerThread, Any, dict[str, Credentials]]:
+    clock = clock or PinnedClock()
     creds: dict[str, Credentials] = {}
 
     async def on_ready(store: Store) -> None:
@@ -86,7 +93,19 @@ def _start(database_url: str, tmp_path: Path) -> tuple[ServerThread, PinnedClock
         creds["a"] = await create_project(store, "tenant-a")
         creds["b"] = await create_project(store, "tenant-b")
 
-    app = create_app(lambda: open_store(database_url, tmp_path), clock=clock, on_ready=on_ready)
+    registry = load_registry(["tests.engine.handlers"]) if engine else None
+    config = WorkerConfig(concurrency=4, lease=timedelta(seconds=1), poll_interval=0.05, grace=0.2)
+    app = create_app(
+        lambda: open_store(database_url, tmp_path),
+        clock=clock,
+        on_ready=on_ready,
+        registry=registry,
+        companion=(
+            (lambda store: engine_running(store, registry, clock, timedelta(days=30), config))
+            if registry
+            else None
+        ),
+    )
     return ServerThread(app), clock, creds
 
 
@@ -97,6 +116,27 @@ def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
         client = Api(server.url, clock, creds, database_url)
         yield client
         client.http.close()
+
+
+@pytest.fixture
+def engine_api(database_url: str, tmp_path: Path) -> Iterator[Api]:
+    """A server with the embedded worker running the test handlers, on the real clock."""
+    server, clock, creds = _start(database_url, tmp_path, clock=RealClock(), engine=True)
+    with server:
+        client = Api(server.url, clock, creds, database_url)
+        yield client
+        client.http.close()
+
+
+class RealClock:
+    """The system clock, with the PinnedClock interface the Api helper reads."""
+
+    @property
+    def now(self) -> datetime:
+        return system_clock()
+
+    def __call__(self) -> datetime:
+        return system_clock()
 
 
 @pytest.fixture

@@ -158,7 +158,9 @@ def _status(body: dict[str, Any], allowed: tuple[JobStatus, ...]) -> JobStatus |
     raise _bad("status", f"must be one of {', '.join(s.value for s in allowed)}.")
 
 
-_NEW_JOB_FIELDS = frozenset({"project_id", "name", "instance", "entities", "status", "idempotency_key"})
+_NEW_JOB_FIELDS = frozenset(
+    {"project_id", "name", "instance", "entities", "status", "idempotency_key", "start_time", "params"}
+)
 _PATCH_FIELDS = frozenset({"process", "sub_tasks", "entities", "status", "fail_reason"})
 
 
