@@ -37,13 +37,13 @@ class Service:
         return result
 
 
-def start_service(data_dir: Path, env: dict[str, str] | None = None) -> Service:
+def start_service(data_dir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Service:
     port = free_port()
     log = data_dir.parent / f"serve-{port}.log"
     data_dir.mkdir(parents=True, exist_ok=True)
     with log.open("w") as log_file:
         process = subprocess.Popen(
-            [*TASKCENTER, "serve", "--port", str(port), "--data-dir", str(data_dir)],
+            [*TASKCENTER, "serve", "--port", str(port), "--data-dir", str(data_dir), *args],
             stdout=log_file,
             stderr=subprocess.STDOUT,
             text=True,

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import signal
+import time
 import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,13 +17,17 @@ import pytest
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkgaussdb.v3 import (
+    CancelScheduleTask,
+    CancelScheduleTaskRequest,
     DeleteTaskRecordRequest,
     GaussDBClient,
     ListImmediateJobsRequest,
+    ListScheduleJobsRequest,
     ShowGaussMySqlJobInfoRequest,
+    ShowTaskDetailsRequest,
 )
 
-from tests.acceptance.conftest import Service
+from tests.acceptance.conftest import Service, start_service, stop_service
 from tests.support import sign
 
 
@@ -40,11 +49,11 @@ def admin_credentials(service: Service) -> dict[str, str]:
     }
 
 
-def produce(service: Service, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+def produce(service: Service, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
     admin = admin_credentials(service)
-    raw = orjson.dumps(body)
+    raw = orjson.dumps(body) if body is not None else b""
     headers = sign(admin["access_key"], admin["secret_key"], method, service.url + path, raw)
-    response = httpx.request(method, service.url + path, content=raw, headers=headers)
+    response = httpx.request(method, service.url + path, content=raw or None, headers=headers)
     assert response.status_code in (200, 201), response.text
     result: dict[str, Any] = response.json()
     return result
@@ -130,3 +139,73 @@ def test_sdk_chinese_error_messages(service: Service) -> None:
             ShowGaussMySqlJobInfoRequest(id=str(uuid.uuid4()), x_language="zh-cn")
         )
     assert error.value.error_msg == "任务不存在。"
+
+
+def test_sdk_scheduled_jobs_cancel_and_task_details(tmp_path: Path) -> None:
+    service = start_service(
+        tmp_path / "data",
+        {"TASKCENTER_ADMIN_PASSWORD": "admin-secret-1"},
+        ("--handlers", "tests.engine.handlers"),
+    )
+    try:
+        tenant = service.project("acme")
+        client = sdk_client(service, tenant)
+        start = (datetime.now(UTC) + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%S+0000")
+        job = produce(
+            service,
+            "POST",
+            "/internal/v1/jobs",
+            {"project_id": tenant["project_id"], "name": "TestSlowRetrySafe", "start_time": start,
+             "instance": {"id": "inst-1", "name": "db-1"}},
+        )["job"]  # fmt: skip
+        listed = client.list_schedule_jobs(ListScheduleJobsRequest(offset="0", limit="10"))
+        assert listed.total_count == 1
+        assert listed.schedules[0].job_id == job["id"] and listed.schedules[0].start_time == start
+        assert listed.schedules[0].job_status == "Pending"
+        cancelled = client.cancel_schedule_task(
+            CancelScheduleTaskRequest(body=CancelScheduleTask(job_ids=[job["id"]]))
+        )
+        assert cancelled.job_ids == [job["id"]]
+        shown = client.show_gauss_my_sql_job_info(ShowGaussMySqlJobInfoRequest(id=job["id"]))
+        assert shown.job.status == "Canceled"
+        details = client.show_task_details(ShowTaskDetailsRequest(instance_id="inst-1", job_id=job["id"]))
+        assert details.job_id == job["id"] and details.status == "Canceled" and details.sub_task_list == []
+    finally:
+        stop_service(service)
+
+
+def test_embedded_worker_job_survives_a_sigkill_of_the_service(tmp_path: Path) -> None:
+    """serve on SQLite is killed mid-job; after a restart the job is rescued and re-run."""
+    flags = ("--handlers", "tests.engine.handlers", "--lease-seconds", "2", "--check-seconds", "0.5")
+    env = {"TASKCENTER_ADMIN_PASSWORD": "admin-secret-1"}
+    first = start_service(tmp_path / "data", env, flags)
+    tenant = first.project("acme")
+    client = sdk_client(first, tenant)
+    body = {"project_id": tenant["project_id"], "name": "TestSlowRetrySafe", "params": {"seconds": 3}}
+    job = produce(first, "POST", "/internal/v1/jobs", body)["job"]
+    deadline = time.monotonic() + 20
+    while (
+        client.show_gauss_my_sql_job_info(ShowGaussMySqlJobInfoRequest(id=job["id"])).job.status != "Running"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    first.process.send_signal(signal.SIGKILL)
+    first.process.wait()
+
+    second = start_service(tmp_path / "data", env, flags)
+    try:
+        client = sdk_client(second, tenant)
+        deadline = time.monotonic() + 40
+        while True:
+            status = client.show_gauss_my_sql_job_info(ShowGaussMySqlJobInfoRequest(id=job["id"])).job.status
+            if status == "Completed":
+                break
+            assert status in ("Running", "Pending") and time.monotonic() < deadline, status
+            time.sleep(0.1)
+        # The admin's keys were printed by the first start only.
+        history = produce(
+            dataclasses.replace(second, log=first.log), "GET", f"/internal/v1/jobs/{job['id']}", None
+        )
+        assert any("was lost" in e["detail"] for e in history["events"])
+    finally:
+        stop_service(second)
