@@ -301,10 +301,8 @@ def main() -> None:
     print("\n| pick-up delay while idle | p50 ms | p99 ms | max ms |")
     print("|---|---|---|---|")
     for label, delays in pickups.items():
-        p99 = delays[int(len(delays) * 0.99) - 1]
-        print(
-            f"| {label} | {statistics.median(delays) * 1000:.1f} | {p99 * 1000:.1f} | {delays[-1] * 1000:.1f} |"
-        )
+        p50, p99 = statistics.median(delays) * 1000, delays[int(len(delays) * 0.99) - 1] * 1000
+        print(f"| {label} | {p50:.1f} | {p99:.1f} | {delays[-1] * 1000:.1f} |")
 
 
 if __name__ == "__main__":
