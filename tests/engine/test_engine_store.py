@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from taskcenter.domain.engine import Claim
+from taskcenter.domain.engine import Claim, Outcome
 from taskcenter.domain.errors import JobNotCancelable, JobNotFound, JobRunByWorker, LeaseLost
-from taskcenter.domain.job import JobPatch, NewJob
+from taskcenter.domain.job import Job, JobPatch, NewJob
 from taskcenter.domain.requests import ScheduleFilter
 from taskcenter.domain.status import JobStatus
 from taskcenter.storage.base import Store
@@ -25,6 +25,13 @@ def runnable(name: str = "TaskcenterNoop", attempts: int = 1, **kw: object) -> N
 
 def claim_of(job_id: str, worker: str = "w1", attempt: int = 1) -> Claim:
     return Claim(job_id, worker, attempt)
+
+
+async def finish(
+    store: Store, claim: Claim, status: JobStatus, now: datetime, reason: str = ""
+) -> Job | None:
+    [ended] = await store.finish_many([Outcome(claim, status, reason)], now)
+    return ended
 
 
 async def test_claim_takes_due_jobs_oldest_first_under_a_lease(store: Store) -> None:
@@ -78,9 +85,9 @@ async def test_reports_and_finish_are_fenced_by_the_claim(store: Store) -> None:
     for stale in (claim_of(job.id, "w2"), claim_of(job.id, attempt=2)):
         with pytest.raises(LeaseLost):
             await store.report(stale, JobPatch(progress=90), T0)
-        with pytest.raises(LeaseLost):
-            await store.finish(stale, JobStatus.COMPLETED, "", T0)
-    done = await store.finish(claim_of(job.id), JobStatus.COMPLETED, "", T0 + timedelta(seconds=3))
+        assert await finish(store, stale, JobStatus.COMPLETED, T0) is None
+    done = await finish(store, claim_of(job.id), JobStatus.COMPLETED, T0 + timedelta(seconds=3))
+    assert done is not None and done.progress == 100
     assert done.status is JobStatus.COMPLETED and done.lease_owner is None
     with pytest.raises(LeaseLost):
         await store.report(claim_of(job.id), JobPatch(progress=10), T0)
@@ -96,8 +103,8 @@ async def test_lost_worker_retry_safe_job_is_retried_with_backoff(store: Store) 
     assert rescued.run_at == later + timedelta(seconds=1)  # backoff after attempt 1
     events = await store.job_events(job.id)
     assert "w1" in events[-1].detail and "retry 2 of 3" in events[-1].detail
-    with pytest.raises(LeaseLost):  # the lost worker can no longer touch the job
-        await store.finish(claim_of(job.id), JobStatus.COMPLETED, "", later)
+    # The lost worker can no longer touch the job.
+    assert await finish(store, claim_of(job.id), JobStatus.COMPLETED, later) is None
     assert await store.claim_jobs("w2", 1, later, LEASE) == []  # backoff not over
     [again] = await store.claim_jobs("w2", 1, later + timedelta(seconds=1), LEASE)
     assert again.attempt == 2 and again.lease_owner == "w2"
@@ -127,8 +134,9 @@ async def test_completion_after_cancel_is_recorded_canceled(store: Store) -> Non
     job, _ = await store.create_job(runnable(), T0)
     await store.claim_jobs("w1", 1, T0, LEASE)
     assert await store.request_cancel("p1", [job.id], T0, LONG_AGO) == [job.id]
-    ended = await store.finish(claim_of(job.id), JobStatus.COMPLETED, "", T0)
-    assert ended.status is JobStatus.CANCELED
+    ended = await finish(store, claim_of(job.id), JobStatus.COMPLETED, T0)
+    assert ended is not None and ended.status is JobStatus.CANCELED
+    assert (await store.job_events(job.id))[-1].detail == "the handler finished after a cancel was accepted"
 
 
 async def test_cancel_rules(store: Store) -> None:
@@ -221,3 +229,26 @@ async def test_scheduled_list_and_filters(store: Store) -> None:
     jobs, total = await store.list_scheduled("p1", ScheduleFilter(), 1, 1, LONG_AGO)
     assert total == 2 and [j.id for j in jobs] == [soon.id]
     assert (await store.list_scheduled("p2", ScheduleFilter(), 0, 100, LONG_AGO))[1] == 0
+
+
+async def test_a_batch_of_ends_is_fenced_per_job(store: Store) -> None:
+    jobs = [(await store.create_job(runnable(), T0))[0] for _ in range(4)]
+    await store.claim_jobs("w1", 4, T0, LEASE)
+    outcomes = [
+        Outcome(claim_of(jobs[0].id), JobStatus.COMPLETED),
+        Outcome(claim_of(jobs[1].id), JobStatus.FAILED, "disk full"),
+        Outcome(claim_of(jobs[2].id, "intruder"), JobStatus.COMPLETED),
+        Outcome(claim_of(jobs[3].id), JobStatus.CANCELED),
+    ]
+    ended = await store.finish_many(outcomes, T0 + timedelta(seconds=1))
+    assert [e.status if e else None for e in ended] == [
+        JobStatus.COMPLETED, JobStatus.FAILED, None, JobStatus.CANCELED
+    ]  # fmt: skip
+    failed = await store.find_job(jobs[1].id)
+    assert (
+        failed is not None and failed.fail_reason == "disk full" and failed.ended == T0 + timedelta(seconds=1)
+    )
+    untouched = await store.find_job(jobs[2].id)
+    assert untouched is not None and untouched.status is JobStatus.RUNNING
+    details = [(await store.job_events(j.id))[-1].detail for j in (jobs[0], jobs[1], jobs[3])]
+    assert details == ["attempt 1 completed", "attempt 1 failed", "the handler stopped on a cancel request"]

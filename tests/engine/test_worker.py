@@ -181,3 +181,13 @@ async def _is(store: Store, job_id: str, status: JobStatus) -> bool:
 
 async def _ended(store: Store, job_id: str) -> bool:
     return (await status_of(store, job_id)).is_final
+
+
+async def test_stopping_a_busy_worker_leaves_nothing_running(store: Store) -> None:
+    jobs = [await submit(store, "TaskcenterNoop") for _ in range(200)]
+    async with running(store) as worker:
+        await until(lambda: _is(store, jobs[0].id, JobStatus.COMPLETED))
+        worker.stop()
+    statuses = {await status_of(store, job.id) for job in jobs}
+    assert JobStatus.RUNNING not in statuses
+    assert statuses <= {JobStatus.COMPLETED, JobStatus.PENDING}

@@ -9,7 +9,7 @@ from typing import Any
 
 from taskcenter.domain.errors import JobNotCancelable
 from taskcenter.domain.job import Job, JobEvent
-from taskcenter.domain.status import JobStatus
+from taskcenter.domain.status import JobStatus, check_transition
 
 DEFAULT_LEASE = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(minutes=5)
@@ -22,6 +22,15 @@ class Claim:
     job_id: str
     worker: str
     attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a run ended, as its worker reports it."""
+
+    claim: Claim
+    status: JobStatus  # COMPLETED, FAILED or CANCELED
+    fail_reason: str = ""
 
 
 def backoff(attempt: int) -> timedelta:
@@ -85,15 +94,28 @@ def retry_later(job: Job, run_at: datetime) -> Job:
     )
 
 
-def finish_outcome(job: Job, status: JobStatus, fail_reason: str) -> tuple[JobStatus, str, str]:
-    """The final status a handler's outcome gives: never Completed once a cancel was accepted."""
+def finished(job: Job, outcome: Outcome, now: datetime) -> tuple[Job, JobEvent]:
+    """The job after its run ended: never Completed once a cancel was accepted."""
+    status = outcome.status
     if status is JobStatus.COMPLETED and job.cancel_requested:
-        return JobStatus.CANCELED, "", "the handler finished after a cancel was accepted"
-    if status is JobStatus.FAILED:
-        return status, fail_reason, f"attempt {job.attempt} failed"
-    if status is JobStatus.CANCELED:
-        return status, "", "the handler stopped on a cancel request"
-    return status, "", f"attempt {job.attempt} completed"
+        status, detail = JobStatus.CANCELED, "the handler finished after a cancel was accepted"
+    elif status is JobStatus.FAILED:
+        detail = f"attempt {job.attempt} failed"
+    elif status is JobStatus.CANCELED:
+        detail = "the handler stopped on a cancel request"
+    else:
+        detail = f"attempt {job.attempt} completed"
+    check_transition(job.status, status)
+    after = dataclasses.replace(
+        job,
+        status=status,
+        ended=now,
+        progress=100 if status is JobStatus.COMPLETED else job.progress,
+        fail_reason=outcome.fail_reason if status is JobStatus.FAILED else job.fail_reason,
+        lease_owner=None,
+        lease_expires=None,
+    )
+    return after, JobEvent(job.id, job.status, status, now, detail)
 
 
 def cancel(job: Job, now: datetime) -> tuple[Job, JobEvent | None]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from taskcenter.domain.clock import Clock
-from taskcenter.domain.engine import DEFAULT_LEASE, Claim, backoff
+from taskcenter.domain.engine import DEFAULT_LEASE, Claim, Outcome, backoff
 from taskcenter.domain.errors import LeaseLost
 from taskcenter.domain.job import Job
 from taskcenter.domain.status import JobStatus
@@ -65,9 +65,11 @@ class Worker:
     id: str = field(default_factory=worker_id)
 
     def __post_init__(self) -> None:
-        self._runs: dict[str, _Run] = {}
+        self._runs: dict[str, _Run] = {}  # jobs whose handler runs: each holds a slot
+        self._tasks: set[asyncio.Task[None]] = set()  # all job tasks, ends still being written too
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._endings: asyncio.Queue[tuple[Outcome, asyncio.Future[Job | None]]] = asyncio.Queue()
 
     def notify(self) -> None:
         """A job may be due: look now instead of at the next poll."""
@@ -90,6 +92,7 @@ class Worker:
         )  # fmt: skip
         unlisten = await self.store.listen(self.notify)
         heartbeats = asyncio.create_task(self._heartbeats(), name="heartbeats")
+        endings = asyncio.create_task(self._write_endings(), name="endings")
         try:
             while not self._stopping.is_set():
                 claimed = await self.claim_once()
@@ -100,9 +103,10 @@ class Worker:
                     await asyncio.wait_for(self._wake.wait(), self.config.poll_interval)
             await self._drain()
         finally:
-            heartbeats.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeats
+            for task in (heartbeats, endings):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await unlisten()
             log.info("worker %s stopped", self.id)
 
@@ -126,6 +130,8 @@ class Worker:
         context = JobContext(job, claim, self.store, self.clock)
         task = asyncio.create_task(self._execute(job, claim, context), name=f"job-{job.id}")
         self._runs[job.id] = _Run(job, claim, context, task)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
         task.add_done_callback(lambda _: self._finished(job.id))
 
     def _finished(self, job_id: str) -> None:
@@ -159,9 +165,42 @@ class Worker:
                 return
             log.exception("job %s attempt %d failed", job.id, claim.attempt)
             status = JobStatus.FAILED
-        ended = await self._safely(self.store.finish(claim, status, reason, self.clock()))
+        # The handler is done: free its slot now, so the next claim overlaps this write.
+        self._finished(job.id)
+        ended = await self._end(Outcome(claim, status, reason))
         if ended is not None:
             log.info("job %s ended %s", job.id, ended.status.value)
+
+    async def _end(self, outcome: Outcome) -> Job | None:
+        """Queue the run's end for the next batch write, and wait for it."""
+        done: asyncio.Future[Job | None] = asyncio.get_running_loop().create_future()
+        self._endings.put_nowait((outcome, done))
+        ended = await done
+        if ended is None:
+            log.warning("job %s: worker %s lost its lease before ending it", outcome.claim.job_id, self.id)
+        return ended
+
+    async def _write_endings(self) -> None:
+        """Write ends in batches: whatever queued while the previous batch was being written.
+
+        An idle worker writes a lone end at once; a busy one amortises the transaction (and on
+        SQLite the fsync) over many jobs.
+        """
+        while True:
+            batch = [await self._endings.get()]
+            while not self._endings.empty() and len(batch) < 500:
+                batch.append(self._endings.get_nowait())
+            try:
+                results = await self.store.finish_many([o for o, _ in batch], self.clock())
+            except Exception as exc:
+                log.exception("worker %s could not record %d job ends", self.id, len(batch))
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (_, done), ended in zip(batch, results, strict=True):
+                if not done.done():
+                    done.set_result(ended)
 
     async def _safely(self, write: Awaitable[Job]) -> Job | None:
         try:
@@ -207,11 +246,14 @@ class Worker:
             handler = self.registry.get(run.job.name)
             now = self.clock()
             if handler is not None and handler.retry_safe:
-                write = self.store.release(run.claim, now, now, f"handed back by {self.id} on shutdown")
+                await self._safely(
+                    self.store.release(run.claim, now, now, f"handed back by {self.id} on shutdown")
+                )
             else:
-                write = self.store.finish(
-                    run.claim, JobStatus.FAILED,
-                    f"The worker {self.id} was stopped before the job finished, and the job is not "
-                    "safe to retry.", now,
-                )  # fmt: skip
-            await self._safely(write)
+                reason = (
+                    f"The worker {self.id} was stopped before the job finished, and the job is "
+                    "not safe to retry."
+                )
+                await self._end(Outcome(run.claim, JobStatus.FAILED, reason))
+        if self._tasks:
+            await asyncio.wait(set(self._tasks))  # handlers that finished, their ends being written

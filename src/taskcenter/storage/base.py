@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from taskcenter.domain.engine import Claim
+from taskcenter.domain.engine import Claim, Outcome
 from taskcenter.domain.job import Job, JobEvent, JobPatch, NewJob
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
 from taskcenter.domain.requests import JobFilter, Page, ScheduleFilter
-from taskcenter.domain.status import JobStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +80,12 @@ class Store(Protocol):
         """Progress, sub-tasks, entities or instance from a handler. Raises LeaseLost."""
         ...
 
-    async def finish(self, claim: Claim, status: JobStatus, fail_reason: str, now: datetime) -> Job:
-        """End the run; Completed becomes Canceled if a cancel was accepted. Raises LeaseLost."""
+    async def finish_many(self, outcomes: list[Outcome], now: datetime) -> list[Job | None]:
+        """End runs, in one transaction; None for each whose claim was lost.
+
+        Completed becomes Canceled where a cancel was accepted. Batched because ending jobs
+        one transaction at a time is what limits a worker's throughput.
+        """
         ...
 
     async def release(self, claim: Claim, run_at: datetime, now: datetime, detail: str) -> Job:

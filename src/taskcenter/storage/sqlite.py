@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from taskcenter.domain.engine import Claim, cancel, finish_outcome, holds, rescued, retry_later
+from taskcenter.domain.engine import Claim, Outcome, cancel, finished, holds, rescued, retry_later
 from taskcenter.domain.errors import (
     JobConflict,
     JobNotFinished,
@@ -254,16 +254,16 @@ class SqliteStore:
 
         return await self._write(tx)
 
-    async def finish(self, claim: Claim, status: JobStatus, fail_reason: str, now: datetime) -> Job:
-        def tx(conn: sqlite3.Connection) -> Job:
-            current = _claimed_job(conn, claim)
-            target, reason, detail = finish_outcome(current, status, fail_reason)
-            job, event = apply_patch(
-                current,
-                JobPatch(status=target, fail_reason=reason if target is JobStatus.FAILED else None),
-                now,
-            )
-            return _save(conn, current, job, event and dataclasses.replace(event, detail=detail))
+    async def finish_many(self, outcomes: list[Outcome], now: datetime) -> list[Job | None]:
+        def tx(conn: sqlite3.Connection) -> list[Job | None]:
+            ended: list[Job | None] = []
+            for outcome in outcomes:
+                current = _locked_job(conn, outcome.claim.job_id)
+                if current is None or not holds(current, outcome.claim):
+                    ended.append(None)
+                    continue
+                ended.append(_save(conn, current, *finished(current, outcome, now)))
+            return ended
 
         return await self._write(tx)
 
