@@ -8,6 +8,8 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -25,6 +27,8 @@ from taskcenter.engine.registry import Registry, load_registry
 from taskcenter.engine.runner import engine_running
 from taskcenter.engine.worker import WorkerConfig
 from taskcenter.identity.accounts import NameTaken, bootstrap_admin, create_project
+from taskcenter.mariadb.handlers import SERVICE
+from taskcenter.mariadb.service import InstanceService
 from taskcenter.storage import Store, open_store
 from taskcenter.storage.factory import describe
 
@@ -118,6 +122,17 @@ def _registry(modules: list[str] | None) -> Registry:
         raise typer.Exit(2) from None
 
 
+@asynccontextmanager
+async def _engine_with_instances(
+    store: Store, registry: Registry, retention: timedelta, config: WorkerConfig, root: Path
+) -> AsyncIterator[None]:
+    """The worker and maintenance, with the MariaDB instances of ``root`` re-adopted first."""
+    service = InstanceService(store, system_clock, root)
+    await service.reconcile()
+    async with engine_running(store, registry, system_clock, retention, config, {SERVICE: service}):
+        yield
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -158,16 +173,18 @@ def serve(
     config = WorkerConfig(
         concurrency, timedelta(seconds=lease_seconds), grace=grace_seconds, maintenance_interval=check_seconds
     )
+    instances_root = data_dir.resolve() / "instances"
     application = create_app(
         lambda: open_store(database_url, data_dir),
         retention=retention,
         on_ready=on_ready,
         registry=registry,
         companion=(
-            (lambda store: engine_running(store, registry, system_clock, retention, config))
+            (lambda store: _engine_with_instances(store, registry, retention, config, instances_root))
             if workers
             else None
         ),
+        instances_root=instances_root,
     )
     server = uvicorn.Server(
         uvicorn.Config(
@@ -214,7 +231,8 @@ def worker(
             loop.add_signal_handler(sig, stop.set)
         try:
             retention = timedelta(days=retention_days)
-            async with engine_running(store, registry, system_clock, retention, config):
+            root = data_dir.resolve() / "instances"
+            async with _engine_with_instances(store, registry, retention, config, root):
                 log.info("taskcenter %s worker on %s; SIGTERM stops it gracefully", __version__, where)
                 await stop.wait()
                 log.info("stopping: no new jobs; running ones get %ss", grace_seconds)

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -13,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from taskcenter.api import identity_routes, jobs, producer
+from taskcenter.api import identity_routes, instances, jobs, producer
 from taskcenter.api.context import Services
 from taskcenter.api.middleware import RequestContext
 from taskcenter.api.responses import JSON, error_response, language
@@ -26,6 +27,7 @@ from taskcenter.domain.errors import (
 )
 from taskcenter.engine.registry import Registry
 from taskcenter.identity.authenticator import Authenticator
+from taskcenter.mariadb.service import InstanceService
 from taskcenter.storage.base import Store
 
 log = logging.getLogger("taskcenter.api")
@@ -76,6 +78,19 @@ ROUTES = [
         jobs.show_task_details,
         methods=["GET"],
     ),
+    Route("/v3/{project_id}/instances", instances.create_instance, methods=["POST"]),
+    Route("/v3/{project_id}/instances", instances.list_instances, methods=["GET"]),
+    Route("/v3/{project_id}/instances/{instance_id}", instances.show_instance, methods=["GET"]),
+    Route("/v3/{project_id}/instances/{instance_id}", instances.delete_instance, methods=["DELETE"]),
+    Route("/v3/{project_id}/instances/{instance_id}/restart", instances.restart_instance, methods=["POST"]),
+    Route("/v3/{project_id}/instances/{instance_id}/action", instances.resize_instance, methods=["POST"]),
+    Route("/v3/{project_id}/instances/{instance_id}/databases", instances.create_databases, methods=["POST"]),
+    Route("/v3/{project_id}/instances/{instance_id}/db-users", instances.create_users, methods=["POST"]),
+    Route("/v3/{project_id}/instances/{instance_id}/password", instances.reset_password, methods=["POST"]),
+    Route("/v3/{project_id}/backups/create", instances.create_backup, methods=["POST"]),
+    Route("/v3/{project_id}/backups", instances.list_backups, methods=["GET"]),
+    Route("/v3/{project_id}/flavors/{database_name}", instances.show_flavors, methods=["GET"]),
+    Route("/v3/{project_id}/datastores/{database_name}", instances.show_engine_versions, methods=["GET"]),
     Route("/internal/v1/jobs", producer.create_job, methods=["POST"]),
     Route("/internal/v1/jobs/{job_id}", producer.update_job, methods=["PATCH"]),
     Route("/internal/v1/jobs/{job_id}", producer.show_job, methods=["GET"]),
@@ -91,6 +106,7 @@ def create_app(
     on_ready: Callable[[Store], Awaitable[None]] | None = None,
     registry: Registry | None = None,
     companion: Callable[[Store], AbstractAsyncContextManager[object]] | None = None,
+    instances_root: Path | None = None,
 ) -> RequestContext:
     """The application. The store is opened inside the server's event loop, at startup.
 
@@ -103,6 +119,8 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
         store = await open_store()
         services = Services(store, clock, Authenticator(store, clock), retention, handlers)
+        if instances_root is not None:
+            services.instances = InstanceService(store, clock, instances_root)
         try:
             if on_ready is not None:
                 await on_ready(store)

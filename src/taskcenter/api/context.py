@@ -15,6 +15,7 @@ from taskcenter.domain.errors import NotAuthorized, PayloadTooLarge
 from taskcenter.domain.principals import Principal
 from taskcenter.engine.registry import Registry
 from taskcenter.identity.authenticator import Authenticator
+from taskcenter.mariadb.service import InstanceService
 from taskcenter.storage.base import Store
 
 MAX_BODY = 1024 * 1024
@@ -28,6 +29,7 @@ class Services:
     authenticator: Authenticator
     retention: timedelta
     registry: Registry
+    instances: InstanceService | None = None  # the local MariaDB driver, where enabled
 
     def visible_since(self) -> datetime:
         return self.clock() - self.retention

@@ -172,3 +172,33 @@ class JobNotCancelable(TaskcenterError):
     error_code = "DBS.200001"
     message_en = "Parameter error."
     message_zh = "参数错误。"
+
+
+class InstanceBusy(TaskcenterError):
+    """One running operation per instance."""
+
+    http_status = 409
+    error_code = "DBS.200019"
+    message_en = "Another operation is being performed on the DB instance. Try again later."
+    message_zh = "实例上有其他操作正在进行，请稍后重试。"
+
+
+class InstanceNotFound(TaskcenterError):
+    """Unknown instance, or another project's: one answer for both."""
+
+    http_status = 404
+    error_code = "DBS.200045"
+    message_en = "The DB instance does not exist."
+    message_zh = "实例不存在。"
+
+    def __init__(self) -> None:
+        super().__init__()
+
+
+class ServerUnavailable(TaskcenterError):
+    """The instance's database server could not do what was asked (it is down or refused)."""
+
+    http_status = 409
+    error_code = "DBS.200047"
+    message_en = "The DB instance is not available for this operation."
+    message_zh = "实例当前不可用于该操作。"

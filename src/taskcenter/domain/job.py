@@ -70,6 +70,8 @@ class NewJob:
     run_at: datetime | None = None  # when a worker may start it; None: at once
     max_attempts: int = 1
     params: JsonObject = field(default_factory=dict)
+    # Refuse (InstanceBusy) while another job of the same instance has not ended.
+    exclusive: bool = False
 
     def to_job(self, now: datetime, job_id: str | None = None) -> Job:
         running = self.status is JobStatus.RUNNING

@@ -21,8 +21,12 @@ class JobContext:
     stops the handler: a worker that lost its job can no longer change it.
     """
 
-    def __init__(self, job: Job, claim: Claim, store: Store, clock: Clock) -> None:
+    def __init__(
+        self, job: Job, claim: Claim, store: Store, clock: Clock, resources: dict[str, Any] | None = None
+    ) -> None:
         self.job = job
+        # What the process gives its handlers (e.g. the MariaDB instance service).
+        self.resources = resources or {}
         self._claim = claim
         self._store = store
         self._clock = clock

@@ -60,12 +60,9 @@ class Registry:
 
 
 def load_registry(modules: list[str]) -> Registry:
-    """The built-in handlers plus those of each ``module`` (each exposes ``registry``)."""
-    from taskcenter.engine import builtin
-
+    """The built-in handlers (and the TaurusDB operations) plus each ``module``'s ``registry``."""
     registry = Registry()
-    registry.include(builtin.registry)
-    for module_name in modules:
+    for module_name in ["taskcenter.engine.builtin", "taskcenter.mariadb.handlers", *modules]:
         module = importlib.import_module(module_name)
         extra = getattr(module, "registry", None)
         if not isinstance(extra, Registry):

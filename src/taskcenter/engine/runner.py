@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from taskcenter.domain.clock import Clock
 from taskcenter.engine.maintenance import Maintenance
@@ -24,9 +25,10 @@ async def engine_running(
     clock: Clock,
     retention: timedelta,
     config: WorkerConfig,
+    resources: dict[str, Any] | None = None,
 ) -> AsyncIterator[Worker]:
     """A worker and maintenance run while the block runs; on exit they stop gracefully."""
-    worker = Worker(store, registry, clock, config)
+    worker = Worker(store, registry, clock, config, resources=resources or {})
     maintenance = Maintenance(store, clock, retention, config.maintenance_interval, id=worker.id)
     tasks = [
         asyncio.create_task(worker.run(), name="worker"),

@@ -13,6 +13,7 @@ import socket
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from taskcenter.domain.clock import Clock
 from taskcenter.domain.engine import DEFAULT_LEASE, Claim, Outcome, backoff
@@ -63,6 +64,7 @@ class Worker:
     clock: Clock
     config: WorkerConfig = field(default_factory=WorkerConfig)
     id: str = field(default_factory=worker_id)
+    resources: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._runs: dict[str, _Run] = {}  # jobs whose handler runs: each holds a slot
@@ -127,7 +129,7 @@ class Worker:
 
     def _start(self, job: Job) -> None:
         claim = Claim(job.id, self.id, job.attempt)
-        context = JobContext(job, claim, self.store, self.clock)
+        context = JobContext(job, claim, self.store, self.clock, self.resources)
         task = asyncio.create_task(self._execute(job, claim, context), name=f"job-{job.id}")
         self._runs[job.id] = _Run(job, claim, context, task)
         self._tasks.add(task)

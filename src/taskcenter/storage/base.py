@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from taskcenter.domain.engine import Claim, Outcome
+from taskcenter.domain.instance import Backup, DbInstance
 from taskcenter.domain.job import Job, JobEvent, JobPatch, NewJob
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
 from taskcenter.domain.requests import JobFilter, Page, ScheduleFilter
@@ -41,7 +42,10 @@ class Store(Protocol):
 
     # Jobs
     async def create_job(self, new: NewJob, now: datetime) -> tuple[Job, bool]:
-        """Insert the job, or return the one already holding its idempotency key (created=False)."""
+        """Insert the job, or return the one already holding its idempotency key (created=False).
+
+        Raises InstanceBusy for an ``exclusive`` job while its instance has an unfinished job.
+        """
         ...
 
     async def get_job(self, project_id: str, job_id: str, visible_since: datetime) -> Job | None: ...
@@ -123,6 +127,39 @@ class Store(Protocol):
         PostgreSQL: LISTEN/NOTIFY, across nodes. SQLite: within this process only.
         """
         ...
+
+    # Instances (the local MariaDB driver's records)
+    async def create_instance(self, instance: DbInstance) -> None: ...
+
+    async def get_instance(self, project_id: str | None, instance_id: str) -> DbInstance | None:
+        """The instance, of ``project_id`` unless None."""
+        ...
+
+    async def list_instances(self, project_id: str, offset: int, limit: int) -> tuple[list[DbInstance], int]:
+        """Instances not deleted, oldest first, and how many there are."""
+        ...
+
+    async def update_instance(
+        self,
+        instance_id: str,
+        now: datetime,
+        *,
+        status: str | None = None,
+        port: int | None = None,
+        flavor_ref: str | None = None,
+    ) -> DbInstance: ...
+
+    async def instances_with_status(self, statuses: list[str]) -> list[DbInstance]: ...
+
+    async def save_backup(self, backup: Backup) -> None:
+        """Insert or replace the backup's record."""
+        ...
+
+    async def get_backup(self, project_id: str, backup_id: str) -> Backup | None: ...
+
+    async def list_backups(
+        self, project_id: str, instance_id: str | None, offset: int, limit: int
+    ) -> tuple[list[Backup], int]: ...
 
     # Identity
     async def create_identity(self, project: Project, user: User, key: AccessKey) -> bool:

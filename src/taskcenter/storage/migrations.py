@@ -30,6 +30,14 @@ EXPECTED_TABLES: dict[str, dict[str, frozenset[str]]] = {
         ),
         "job_events": frozenset({"seq", "job_id", "from_status", "to_status", "at_us", "detail"}),
         "leaders": frozenset({"name", "owner", "expires_us"}),
+        "instances": frozenset(
+            {"id", "project_id", "name", "status", "flavor_ref", "port", "request", "created_us",
+             "updated_us"}
+        ),
+        "backups": frozenset(
+            {"id", "project_id", "instance_id", "name", "description", "status", "size_bytes", "begin_us",
+             "end_us"}
+        ),
         "schema_migrations": frozenset({"version", "name"}),
     },
     "postgres": {
@@ -47,6 +55,14 @@ EXPECTED_TABLES: dict[str, dict[str, frozenset[str]]] = {
         ),
         "job_events": frozenset({"seq", "job_id", "from_status", "to_status", "at", "detail"}),
         "leaders": frozenset({"name", "owner", "expires"}),
+        "instances": frozenset(
+            {"id", "project_id", "name", "status", "flavor_ref", "port", "request", "created_at",
+             "updated_at"}
+        ),
+        "backups": frozenset(
+            {"id", "project_id", "instance_id", "name", "description", "status", "size_bytes", "begin_at",
+             "end_at"}
+        ),
         "schema_migrations": frozenset({"version", "name"}),
     },
 }  # fmt: skip

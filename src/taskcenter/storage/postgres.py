@@ -12,12 +12,15 @@ import orjson
 
 from taskcenter.domain.engine import Claim, Outcome, cancel, holds, rescued, retry_later
 from taskcenter.domain.errors import (
+    InstanceBusy,
+    InstanceNotFound,
     JobConflict,
     JobNotFinished,
     JobNotFound,
     JobRunByWorker,
     LeaseLost,
 )
+from taskcenter.domain.instance import Backup, DbInstance
 from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, apply_patch
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
 from taskcenter.domain.requests import JobFilter, Page, ScheduleFilter
@@ -70,6 +73,26 @@ def _job(row: asyncpg.Record) -> Job:
     )
 
 
+_INSTANCE_COLUMNS = "id, project_id, name, status, flavor_ref, port, request, created_at, updated_at"
+
+
+def _instance(row: asyncpg.Record) -> DbInstance:
+    return DbInstance(
+        id=row[0], project_id=row[1], name=row[2], status=row[3], flavor_ref=row[4], port=row[5],
+        request=row[6], created=row[7], updated=row[8],
+    )  # fmt: skip
+
+
+_BACKUP_COLUMNS = "id, project_id, instance_id, name, description, status, size_bytes, begin_at, end_at"
+
+
+def _backup(row: asyncpg.Record) -> Backup:
+    return Backup(
+        id=row[0], project_id=row[1], instance_id=row[2], name=row[3], description=row[4], status=row[5],
+        size_bytes=row[6], begin=row[7], end=row[8],
+    )  # fmt: skip
+
+
 def _values(job: Job) -> tuple[Any, ...]:
     """A job as the column values of _JOB_COLUMNS, in order."""
     return (
@@ -115,6 +138,15 @@ class PostgresStore:
     async def create_job(self, new: NewJob, now: datetime) -> tuple[Job, bool]:
         job = new.to_job(now)
         async with self._pool.acquire() as conn, conn.transaction():
+            if new.exclusive and new.instance is not None:
+                # Serialises operations on one instance across nodes until this commits.
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", new.instance.id)
+                busy = await conn.fetchval(
+                    "SELECT 1 FROM jobs WHERE instance_id = $1 AND ended_at IS NULL LIMIT 1",
+                    new.instance.id,
+                )
+                if busy:
+                    raise InstanceBusy()
             row = await conn.fetchrow(
                 f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({_PLACEHOLDERS}) "
                 "ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL "
@@ -420,6 +452,96 @@ class PostgresStore:
         return [
             JobEvent(str(r[0]), JobStatus(r[1]) if r[1] else None, JobStatus(r[2]), r[3], r[4]) for r in rows
         ]
+
+    # Instances
+
+    async def create_instance(self, instance: DbInstance) -> None:
+        await self._pool.execute(
+            f"INSERT INTO instances ({_INSTANCE_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+            instance.id, instance.project_id, instance.name, instance.status, instance.flavor_ref,
+            instance.port, instance.request, instance.created, instance.updated,
+        )  # fmt: skip
+
+    async def get_instance(self, project_id: str | None, instance_id: str) -> DbInstance | None:
+        row = await self._pool.fetchrow(
+            f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE id = $1", instance_id
+        )
+        if row is None or (project_id is not None and row[1] != project_id):
+            return None
+        return _instance(row)
+
+    async def list_instances(self, project_id: str, offset: int, limit: int) -> tuple[list[DbInstance], int]:
+        where = "project_id = $1 AND status <> 'deleted'"
+        rows = await self._pool.fetch(
+            f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE {where} "
+            "ORDER BY created_at, id LIMIT $2 OFFSET $3",
+            project_id,
+            limit,
+            offset,
+        )
+        total = await self._pool.fetchval(f"SELECT count(*) FROM instances WHERE {where}", project_id)
+        return [_instance(r) for r in rows], total
+
+    async def update_instance(
+        self,
+        instance_id: str,
+        now: datetime,
+        *,
+        status: str | None = None,
+        port: int | None = None,
+        flavor_ref: str | None = None,
+    ) -> DbInstance:
+        row = await self._pool.fetchrow(
+            "UPDATE instances SET status = COALESCE($1, status), port = COALESCE($2, port), "
+            "flavor_ref = COALESCE($3, flavor_ref), updated_at = $4 WHERE id = $5 "
+            f"RETURNING {_INSTANCE_COLUMNS}",
+            status,
+            port,
+            flavor_ref,
+            now,
+            instance_id,
+        )
+        if row is None:
+            raise InstanceNotFound()
+        return _instance(row)
+
+    async def instances_with_status(self, statuses: list[str]) -> list[DbInstance]:
+        rows = await self._pool.fetch(
+            f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE status = ANY($1::text[])", statuses
+        )
+        return [_instance(r) for r in rows]
+
+    async def save_backup(self, backup: Backup) -> None:
+        await self._pool.execute(
+            f"INSERT INTO backups ({_BACKUP_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) "
+            "ON CONFLICT (id) DO UPDATE SET status = excluded.status, size_bytes = excluded.size_bytes, "
+            "end_at = excluded.end_at",
+            backup.id, backup.project_id, backup.instance_id, backup.name, backup.description,
+            backup.status, backup.size_bytes, backup.begin, backup.end,
+        )  # fmt: skip
+
+    async def get_backup(self, project_id: str, backup_id: str) -> Backup | None:
+        row = await self._pool.fetchrow(
+            f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE id = $1 AND project_id = $2", backup_id, project_id
+        )
+        return _backup(row) if row else None
+
+    async def list_backups(
+        self, project_id: str, instance_id: str | None, offset: int, limit: int
+    ) -> tuple[list[Backup], int]:
+        where = "project_id = $1 AND ($2::text IS NULL OR instance_id = $2)"
+        rows = await self._pool.fetch(
+            f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE {where} "
+            "ORDER BY begin_at DESC, id LIMIT $3 OFFSET $4",
+            project_id,
+            instance_id,
+            limit,
+            offset,
+        )
+        total = await self._pool.fetchval(
+            f"SELECT count(*) FROM backups WHERE {where}", project_id, instance_id
+        )
+        return [_backup(r) for r in rows], total
 
     # Identity
 

@@ -20,12 +20,15 @@ import orjson
 
 from taskcenter.domain.engine import Claim, Outcome, cancel, finished, holds, rescued, retry_later
 from taskcenter.domain.errors import (
+    InstanceBusy,
+    InstanceNotFound,
     JobConflict,
     JobNotFinished,
     JobNotFound,
     JobRunByWorker,
     LeaseLost,
 )
+from taskcenter.domain.instance import Backup, DbInstance
 from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, apply_patch
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
 from taskcenter.domain.requests import JobFilter, Page, ScheduleFilter
@@ -72,6 +75,26 @@ def _job(row: tuple[Any, ...]) -> Job:
         params=orjson.loads(row[21]) if row[21] != "{}" else {},
         scheduled=bool(row[22]),
     )
+
+
+_INSTANCE_COLUMNS = "id, project_id, name, status, flavor_ref, port, request, created_us, updated_us"
+
+
+def _instance(row: tuple[Any, ...]) -> DbInstance:
+    return DbInstance(
+        id=row[0], project_id=row[1], name=row[2], status=row[3], flavor_ref=row[4], port=row[5],
+        request=orjson.loads(row[6]), created=from_us(row[7]), updated=from_us(row[8]),
+    )  # fmt: skip
+
+
+_BACKUP_COLUMNS = "id, project_id, instance_id, name, description, status, size_bytes, begin_us, end_us"
+
+
+def _backup(row: tuple[Any, ...]) -> Backup:
+    return Backup(
+        id=row[0], project_id=row[1], instance_id=row[2], name=row[3], description=row[4], status=row[5],
+        size_bytes=row[6], begin=from_us(row[7]), end=opt_from_us(row[8]),
+    )  # fmt: skip
 
 
 def _values(job: Job) -> tuple[Any, ...]:
@@ -154,6 +177,13 @@ class SqliteStore:
                 ).fetchone()
                 if row:
                     return _job(row), False
+            if new.exclusive and new.instance is not None:
+                busy = conn.execute(
+                    "SELECT 1 FROM jobs WHERE instance_id = ? AND ended_us IS NULL LIMIT 1",
+                    (new.instance.id,),
+                ).fetchone()
+                if busy:
+                    raise InstanceBusy()
             job = new.to_job(now)
             conn.execute(f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({_PLACEHOLDERS})", _values(job))
             _insert_event(conn, JobEvent(job.id, None, job.status, now))
@@ -427,6 +457,102 @@ class SqliteStore:
             JobEvent(r[0], JobStatus(r[1]) if r[1] else None, JobStatus(r[2]), from_us(r[3]), r[4])
             for r in rows
         ]
+
+    # Instances
+
+    async def create_instance(self, instance: DbInstance) -> None:
+        def tx(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                f"INSERT INTO instances ({_INSTANCE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    instance.id, instance.project_id, instance.name, instance.status,
+                    instance.flavor_ref, instance.port, orjson.dumps(instance.request).decode(),
+                    to_us(instance.created), to_us(instance.updated),
+                ),
+            )  # fmt: skip
+
+        await self._write(tx)
+
+    async def get_instance(self, project_id: str | None, instance_id: str) -> DbInstance | None:
+        row = self._reader.execute(
+            f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE id = ?", (instance_id,)
+        ).fetchone()
+        if row is None or (project_id is not None and row[1] != project_id):
+            return None
+        return _instance(row)
+
+    async def list_instances(self, project_id: str, offset: int, limit: int) -> tuple[list[DbInstance], int]:
+        where = "project_id = ? AND status <> 'deleted'"
+        rows = self._reader.execute(
+            f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE {where} "
+            "ORDER BY created_us, id LIMIT ? OFFSET ?",
+            (project_id, limit, offset),
+        ).fetchall()
+        (total,) = self._reader.execute(
+            f"SELECT count(*) FROM instances WHERE {where}", (project_id,)
+        ).fetchone()
+        return [_instance(r) for r in rows], total
+
+    async def update_instance(
+        self,
+        instance_id: str,
+        now: datetime,
+        *,
+        status: str | None = None,
+        port: int | None = None,
+        flavor_ref: str | None = None,
+    ) -> DbInstance:
+        def tx(conn: sqlite3.Connection) -> DbInstance:
+            row = conn.execute(
+                "UPDATE instances SET status = COALESCE(?, status), port = COALESCE(?, port), "
+                "flavor_ref = COALESCE(?, flavor_ref), updated_us = ? WHERE id = ? "
+                f"RETURNING {_INSTANCE_COLUMNS}",
+                (status, port, flavor_ref, to_us(now), instance_id),
+            ).fetchone()
+            if row is None:
+                raise InstanceNotFound()
+            return _instance(row)
+
+        return await self._write(tx)
+
+    async def instances_with_status(self, statuses: list[str]) -> list[DbInstance]:
+        marks = ",".join("?" * len(statuses))
+        rows = self._reader.execute(
+            f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE status IN ({marks})", statuses
+        ).fetchall()
+        return [_instance(r) for r in rows]
+
+    async def save_backup(self, backup: Backup) -> None:
+        def tx(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                f"INSERT OR REPLACE INTO backups ({_BACKUP_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    backup.id, backup.project_id, backup.instance_id, backup.name, backup.description,
+                    backup.status, backup.size_bytes, to_us(backup.begin), _opt_us(backup.end),
+                ),
+            )  # fmt: skip
+
+        await self._write(tx)
+
+    async def get_backup(self, project_id: str, backup_id: str) -> Backup | None:
+        row = self._reader.execute(
+            f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE id = ? AND project_id = ?", (backup_id, project_id)
+        ).fetchone()
+        return _backup(row) if row else None
+
+    async def list_backups(
+        self, project_id: str, instance_id: str | None, offset: int, limit: int
+    ) -> tuple[list[Backup], int]:
+        where, params = "project_id = ?", [project_id]
+        if instance_id is not None:
+            where, params = where + " AND instance_id = ?", [project_id, instance_id]
+        rows = self._reader.execute(
+            f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE {where} "
+            "ORDER BY begin_us DESC, id LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        ).fetchall()
+        (total,) = self._reader.execute(f"SELECT count(*) FROM backups WHERE {where}", params).fetchone()
+        return [_backup(r) for r in rows], total
 
     # Identity
 

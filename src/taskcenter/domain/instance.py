@@ -1,0 +1,132 @@
+"""TaurusDB instances as taskcenter runs them: one MariaDB server each, and the flavor catalog."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from taskcenter.domain.errors import InvalidParameter
+
+DATASTORE = "gaussdb-mysql"
+# The cloud's version triple; taskcenter serves it with MariaDB (MySQL-compatible).
+ENGINE_VERSION = {"id": "gaussdb-mysql-8.0", "name": "8.0", "version": "8.0.22", "kernel_version": "2.0.28.1"}
+
+
+class InstanceStatus:
+    # The values TaskDetailInfo.instance_status documents; "abnormal" is derived on read
+    # (the server of a normal instance is not running).
+    CREATING = "creating"
+    NORMAL = "normal"
+    ABNORMAL = "abnormal"
+    CREATEFAIL = "createfail"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class Flavor:
+    spec_code: str
+    vcpus: int
+    ram_gb: int
+    # What the flavor means for the real server: memory for InnoDB and connection slots.
+    buffer_pool_mb: int
+    max_connections: int
+
+    @property
+    def id(self) -> str:
+        return hashlib.sha1(self.spec_code.encode(), usedforsecurity=False).hexdigest()[:32]
+
+
+# Real servers on a small machine: the buffer pool is scaled down from the flavor's RAM.
+FLAVORS = {
+    f.spec_code: f
+    for f in (
+        Flavor("gaussdb.mysql.small.x86.2", 1, 2, 64, 100),
+        Flavor("gaussdb.mysql.large.x86.4", 2, 8, 128, 200),
+        Flavor("gaussdb.mysql.xlarge.x86.4", 4, 16, 256, 400),
+        Flavor("gaussdb.mysql.2xlarge.x86.4", 8, 32, 512, 800),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DbInstance:
+    id: str
+    project_id: str
+    name: str
+    status: str
+    flavor_ref: str
+    created: datetime
+    updated: datetime
+    port: int | None = None
+    # The create request's descriptive fields, echoed back as the cloud does (never secrets).
+    request: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def flavor(self) -> Flavor:
+        return FLAVORS[self.flavor_ref]
+
+
+_NAME = re.compile(r"[A-Za-z\u4e00-\u9fff][A-Za-z0-9\u4e00-\u9fff_\-]*")
+_SPECIALS = set("~!@#$%^*-_=+?,()&")
+
+
+def check_instance_name(name: Any) -> str:
+    if not isinstance(name, str) or not 4 <= len(name) <= 64 or len(name.encode()) > 64:
+        raise InvalidParameter("name: 4-64 characters (at most 64 bytes) are required.")
+    if not _NAME.fullmatch(name):
+        raise InvalidParameter("name: must start with a letter and hold only letters, digits, '-' and '_'.")
+    return name
+
+
+def check_password(password: Any, field_name: str = "password") -> str:
+    if not isinstance(password, str) or not 8 <= len(password) <= 32:
+        raise InvalidParameter(f"{field_name}: 8-32 characters are required.")
+    classes = [
+        any(c.isupper() for c in password),
+        any(c.islower() for c in password),
+        any(c.isdigit() for c in password),
+        any(c in _SPECIALS for c in password),
+    ]
+    if any(not (c.isalnum() or c in _SPECIALS) for c in password) or sum(classes) < 3:
+        raise InvalidParameter(
+            f"{field_name}: use at least three of upper-case letters, lower-case letters, digits "
+            "and the special characters ~!@#$%^*-_=+?,()&, and no others."
+        )
+    return password
+
+
+def check_flavor(flavor_ref: Any) -> Flavor:
+    flavor = FLAVORS.get(flavor_ref) if isinstance(flavor_ref, str) else None
+    if flavor is None:
+        raise InvalidParameter(f"flavor_ref: unknown flavor; use one of {', '.join(sorted(FLAVORS))}.")
+    return flavor
+
+
+def native_password_hash(password: str) -> str:
+    """MySQL's mysql_native_password hash, so the plain password is never stored or queued."""
+    inner = hashlib.sha1(password.encode(), usedforsecurity=False).digest()
+    return "*" + hashlib.sha1(inner, usedforsecurity=False).hexdigest().upper()
+
+
+@dataclass(frozen=True, slots=True)
+class Backup:
+    id: str
+    project_id: str
+    instance_id: str
+    name: str
+    status: str  # BUILDING, COMPLETED, FAILED
+    begin: datetime
+    description: str = ""
+    size_bytes: int = 0
+    end: datetime | None = None
+
+
+def check_backup_name(name: Any) -> str:
+    if not isinstance(name, str) or not 4 <= len(name) <= 64 or not _NAME.fullmatch(name):
+        raise InvalidParameter(
+            "name: 4-64 characters, starting with a letter; letters, digits, '-' and '_' only."
+        )
+    return name

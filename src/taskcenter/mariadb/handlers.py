@@ -1,0 +1,58 @@
+"""The TaurusDB instance operations as engine job handlers."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from taskcenter.engine.context import JobContext
+from taskcenter.engine.registry import Registry
+from taskcenter.mariadb.service import InstanceService
+
+registry = Registry()
+SERVICE = "instances"  # the resource name under which the process provides its InstanceService
+
+
+def _service(ctx: JobContext) -> InstanceService:
+    return cast(InstanceService, ctx.resources[SERVICE])
+
+
+# None of these is retry-safe: a half-done create or resize is cleaned up or left for a person,
+# never silently run twice.
+@registry.register("CreateGaussDBforMySQLInstance")
+async def create_instance(ctx: JobContext) -> None:
+    await _service(ctx).create(ctx)
+
+
+@registry.register("RestoreGaussDBforMySQLNewInstance")
+async def restore_new_instance(ctx: JobContext) -> None:
+    await _service(ctx).create(ctx)
+
+
+@registry.register("DeleteGaussDBforMySQLInstance")
+async def delete_instance(ctx: JobContext) -> None:
+    await _service(ctx).delete(ctx)
+
+
+@registry.register("RebootGaussDBforMySQLInstance")
+async def reboot_instance(ctx: JobContext) -> None:
+    await _service(ctx).restart(ctx)
+
+
+@registry.register("ResizeGaussDBforMySQLFlavor")
+async def resize_flavor(ctx: JobContext) -> None:
+    await _service(ctx).resize(ctx)
+
+
+@registry.register("CreateGaussDBforMySQLBackup")
+async def create_backup(ctx: JobContext) -> None:
+    await _service(ctx).backup(ctx)
+
+
+@registry.register("CreateGaussDBforMySQLDatabase")
+async def create_databases(ctx: JobContext) -> None:
+    await _service(ctx).create_databases(ctx)
+
+
+@registry.register("CreateGaussDBforMySQLDatabaseUser")
+async def create_users(ctx: JobContext) -> None:
+    await _service(ctx).create_users(ctx)

@@ -1,0 +1,219 @@
+"""One MariaDB server process: its files, its start and stop, and SQL through its socket.
+
+Everything goes through the Debian packages' own programs (mariadb-install-db, mariadbd,
+mariadb), so what runs is exactly what an operator would run by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import os
+import shutil
+import signal
+import socket
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+INSTALL_HINT = "install it with: apt-get install -y mariadb-server mariadb-client"
+
+
+class ServerError(Exception):
+    """A step on a server failed; the message says what to do about it."""
+
+
+def missing_programs() -> list[str]:
+    return [p for p in ("mariadbd", "mariadb-install-db", "mariadb", "mariadb-dump") if not _which(p)]
+
+
+def _which(program: str) -> str | None:
+    return shutil.which(program) or shutil.which(program, path="/usr/sbin:/usr/bin")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    port: int
+    buffer_pool_mb: int
+    max_connections: int
+
+
+@dataclass(frozen=True, slots=True)
+class LocalServer:
+    home: Path  # everything of this instance lives here
+
+    @property
+    def datadir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def socket(self) -> Path:
+        # Unix socket paths are limited to 107 bytes; data dirs can be deep, so sockets live in a
+        # short directory of their own, named after the instance.
+        short = Path(tempfile.gettempdir()) / "taskcenter-sockets" / f"{self.home.name}.sock"
+        short.parent.mkdir(mode=0o700, exist_ok=True)
+        return short
+
+    @property
+    def pidfile(self) -> Path:
+        return self.home / "mysqld.pid"
+
+    @property
+    def logfile(self) -> Path:
+        return self.home / "error.log"
+
+    @property
+    def config(self) -> Path:
+        return self.home / "my.cnf"
+
+    def write_config(self, settings: ServerSettings) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        lines = [
+            "[mysqld]",
+            f"datadir={self.datadir}",
+            f"socket={self.socket}",
+            f"pid-file={self.pidfile}",
+            f"log-error={self.logfile}",
+            f"port={settings.port}",
+            "bind-address=127.0.0.1",
+            "skip-name-resolve",
+            f"innodb_buffer_pool_size={settings.buffer_pool_mb}M",
+            f"max_connections={settings.max_connections}",
+            "innodb_log_file_size=16M",
+        ]
+        if os.geteuid() == 0:
+            lines.append("user=root")
+        self.config.write_text("\n".join(lines) + "\n")
+
+    async def install(self) -> None:
+        """A fresh data directory (mariadb-install-db)."""
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        await _run(
+            [_which("mariadb-install-db") or "mariadb-install-db", f"--defaults-file={self.config}",
+             "--skip-test-db", "--auth-root-authentication-method=socket"],
+            "mariadb-install-db",
+        )  # fmt: skip
+
+    def pid(self) -> int | None:
+        """The server's pid if it is running (checked against /proc, not just the pid file)."""
+        try:
+            pid = int(self.pidfile.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return None
+        return pid if b"mariadbd" in cmdline or b"mysqld" in cmdline else None
+
+    async def start(self, timeout: float = 60) -> None:
+        """Start the server, detached from taskcenter (it outlives a taskcenter restart)."""
+        if self.pid() is not None:
+            return
+        with self.logfile.open("ab") as log:
+            process = await asyncio.create_subprocess_exec(
+                _which("mariadbd") or "mariadbd", f"--defaults-file={self.config}",
+                stdout=log, stderr=log, start_new_session=True,
+            )  # fmt: skip
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            if process.returncode is not None:
+                raise ServerError(f"the server exited with code {process.returncode}. {self.log_tail()}")
+            if self.socket.exists() and await self.ping():
+                # Reap it in the background if it ever exits while taskcenter runs.
+                asyncio.get_running_loop().create_task(process.wait())
+                return
+            await asyncio.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        raise ServerError(f"the server did not start within {timeout:.0f} s. {self.log_tail()}")
+
+    async def stop(self, timeout: float = 60) -> None:
+        pid = self.pid()
+        if pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.pid() is not None and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
+        if self.pid() is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            await asyncio.sleep(0.5)
+
+    async def ping(self) -> bool:
+        try:
+            await self.sql("SELECT 1")
+        except ServerError:
+            return False
+        return True
+
+    async def sql(self, statement: str) -> str:
+        """Run SQL as the local administrator (unix-socket authentication, no password)."""
+        return await _run(
+            [_which("mariadb") or "mariadb", f"--socket={self.socket}", f"--user={getpass.getuser()}",
+             "--batch", "--skip-column-names", "-e", statement],
+            "mariadb client",
+        )  # fmt: skip
+
+    async def dump(self, target: Path) -> None:
+        """A consistent logical backup of every database (one InnoDB snapshot)."""
+        with target.open("wb") as out:
+            process = await asyncio.create_subprocess_exec(
+                _which("mariadb-dump") or "mariadb-dump", f"--socket={self.socket}",
+                f"--user={getpass.getuser()}", "--single-transaction", "--routines", "--events",
+                "--all-databases", stdout=out, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            _, err = await process.communicate()
+        if process.returncode != 0:
+            raise ServerError(f"mariadb-dump failed: {err.decode(errors='replace').strip()[-500:]}")
+
+    async def load(self, source: Path) -> None:
+        with source.open("rb") as data:
+            process = await asyncio.create_subprocess_exec(
+                _which("mariadb") or "mariadb", f"--socket={self.socket}", f"--user={getpass.getuser()}",
+                stdin=data, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            _, err = await process.communicate()
+        if process.returncode != 0:
+            raise ServerError(f"loading the backup failed: {err.decode(errors='replace').strip()[-500:]}")
+
+    def remove(self) -> None:
+        shutil.rmtree(self.home, ignore_errors=True)
+        self.socket.unlink(missing_ok=True)
+
+    def log_tail(self, lines: int = 8) -> str:
+        try:
+            tail = self.logfile.read_text(errors="replace").strip().splitlines()[-lines:]
+        except OSError:
+            return "(no server log)"
+        return "Server log: " + " | ".join(tail)
+
+
+async def _run(argv: list[str], what: str) -> str:
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+    except FileNotFoundError:
+        raise ServerError(f"{what} is not installed; {INSTALL_HINT}") from None
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        message = err.decode(errors="replace").strip()[-500:]
+        raise ServerError(f"{what} failed (exit {process.returncode}): {message}")
+    return out.decode(errors="replace")

@@ -1,0 +1,270 @@
+"""Instance operations as steps, each reported as a sub-task of the job running it."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+from taskcenter.domain.clock import Clock
+from taskcenter.domain.errors import ServerUnavailable
+from taskcenter.domain.instance import DATASTORE, ENGINE_VERSION, FLAVORS, DbInstance, InstanceStatus
+from taskcenter.engine.context import JobContext
+from taskcenter.engine.worker import PermanentFailure
+from taskcenter.mariadb.local import (
+    INSTALL_HINT,
+    LocalServer,
+    ServerError,
+    ServerSettings,
+    free_port,
+    missing_programs,
+    port_is_free,
+)
+from taskcenter.storage.base import Store
+
+log = logging.getLogger("taskcenter.mariadb")
+
+
+class Steps:
+    """Runs named steps, each a sub-task: Running, then Completed, or Failed with the reason."""
+
+    def __init__(self, ctx: JobContext, names: list[str]) -> None:
+        self.ctx = ctx
+        self.names = names
+        self.done = 0
+
+    async def begin(self) -> None:
+        for name in self.names:
+            await self.ctx.sub_task(name, 0, "Pending")
+
+    async def run(self, name: str, action: Any) -> Any:
+        await self.ctx.sub_task(name, 0, "Running")
+        try:
+            result = await action
+        except ServerError as exc:
+            await self.ctx.sub_task(name, 0, "Failed")
+            raise PermanentFailure(f"{name}: {exc}") from exc
+        self.done += 1
+        await self.ctx.sub_task(name, 100, "Completed", 0)
+        await self.ctx.progress(int(self.done * 100 / len(self.names)))
+        return result
+
+
+class InstanceService:
+    """Where instances live on disk, and the operations the job handlers run."""
+
+    def __init__(self, store: Store, clock: Clock, root: Path) -> None:
+        self.store = store
+        self.clock = clock
+        self.root = root
+
+    def server(self, instance_id: str) -> LocalServer:
+        return LocalServer(self.root / instance_id)
+
+    def backup_file(self, backup_id: str) -> Path:
+        return self.root.parent / "backups" / f"{backup_id}.sql"
+
+    def live_status(self, instance: DbInstance) -> str:
+        """The stored status, except that a normal instance whose server is down is abnormal."""
+        if instance.status == InstanceStatus.NORMAL and self.server(instance.id).pid() is None:
+            return InstanceStatus.ABNORMAL
+        return instance.status
+
+    async def _instance(self, ctx: JobContext) -> DbInstance:
+        instance = await self.store.get_instance(None, ctx.params["instance_id"])
+        if instance is None:
+            raise PermanentFailure(f"instance {ctx.params['instance_id']} no longer exists")
+        return instance
+
+    async def create(self, ctx: JobContext) -> None:
+        instance = await self._instance(ctx)
+        server = self.server(instance.id)
+        steps = Steps(ctx, ["check MariaDB", "allocate port", "create data directory",
+                            "start server", "set root password", "health check"])  # fmt: skip
+        await steps.begin()
+        try:
+            await steps.run("check MariaDB", _check_installed())
+            port = await steps.run("allocate port", _allocate())
+            flavor = instance.flavor
+            server.write_config(ServerSettings(port, flavor.buffer_pool_mb, flavor.max_connections))
+            await steps.run("create data directory", server.install())
+            await steps.run("start server", server.start())
+            await steps.run("set root password", _set_root_password(server, ctx.params["password_hash"]))
+            await steps.run("health check", server.sql("SELECT VERSION()"))
+            if "restore_from" in ctx.params:
+                await self._restore_into(ctx, server)
+        except BaseException:
+            await server.stop()
+            server.remove()
+            await self.store.update_instance(instance.id, self.clock(), status=InstanceStatus.CREATEFAIL)
+            raise
+        await self.store.update_instance(instance.id, self.clock(), status=InstanceStatus.NORMAL, port=port)
+        await ctx.entities(
+            {
+                "instance": {
+                    "endpoint": f"127.0.0.1:{port}",
+                    "type": "Cluster",
+                    "datastore": {"type": DATASTORE, "version": ENGINE_VERSION["name"]},
+                },
+                "resource_ids": [f"{instance.id}.vm", f"{instance.id}.volume"],
+            }
+        )
+
+    async def _restore_into(self, ctx: JobContext, server: LocalServer) -> None:
+        backup = Path(ctx.params["restore_from"])
+        if not backup.exists():
+            raise PermanentFailure(f"the backup file {backup.name} is gone")
+        await ctx.sub_task("load backup", 0, "Running")
+        try:
+            await server.load(backup)
+        except ServerError as exc:
+            raise PermanentFailure(f"load backup: {exc}") from exc
+        await ctx.sub_task("load backup", 100, "Completed", 0)
+
+    async def delete(self, ctx: JobContext) -> None:
+        instance = await self._instance(ctx)
+        server = self.server(instance.id)
+        steps = Steps(ctx, ["stop server", "remove data"])
+        await steps.begin()
+        await steps.run("stop server", server.stop())
+        await steps.run("remove data", _remove(server))
+        await self.store.update_instance(instance.id, self.clock(), status=InstanceStatus.DELETED)
+
+    async def restart(self, ctx: JobContext) -> None:
+        instance = await self._instance(ctx)
+        server = self.server(instance.id)
+        steps = Steps(ctx, ["stop server", "start server", "health check"])
+        await steps.begin()
+        await steps.run("stop server", server.stop())
+        await steps.run("start server", server.start())
+        await steps.run("health check", server.sql("SELECT 1"))
+        await self.store.update_instance(instance.id, self.clock(), status=InstanceStatus.NORMAL)
+
+    async def resize(self, ctx: JobContext) -> None:
+        instance = await self._instance(ctx)
+        server = self.server(instance.id)
+        target = FLAVORS[ctx.params["flavor_ref"]]
+        steps = Steps(ctx, ["apply flavor settings", "stop server", "start server", "health check"])
+        await steps.begin()
+        assert instance.port is not None
+        await steps.run(
+            "apply flavor settings",
+            _write_config(
+                server, ServerSettings(instance.port, target.buffer_pool_mb, target.max_connections)
+            ),
+        )
+        await steps.run("stop server", server.stop())
+        await steps.run("start server", server.start())
+        await steps.run("health check", server.sql("SELECT @@innodb_buffer_pool_size, @@max_connections"))
+        await self.store.update_instance(
+            instance.id, self.clock(), status=InstanceStatus.NORMAL, flavor_ref=target.spec_code
+        )
+
+    async def backup(self, ctx: JobContext) -> None:
+        instance = await self._instance(ctx)
+        record = await self.store.get_backup(instance.project_id, ctx.params["backup_id"])
+        if record is None:
+            raise PermanentFailure(f"backup {ctx.params['backup_id']} no longer exists")
+        target = self.backup_file(record.id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        steps = Steps(ctx, ["dump databases", "record backup"])
+        await steps.begin()
+        try:
+            await steps.run("dump databases", self.server(instance.id).dump(target))
+        except BaseException:
+            target.unlink(missing_ok=True)
+            await self.store.save_backup(dataclasses.replace(record, status="FAILED", end=self.clock()))
+            raise
+        size = target.stat().st_size
+        done = dataclasses.replace(record, status="COMPLETED", size_bytes=size, end=self.clock())
+        await steps.run("record backup", self.store.save_backup(done))
+        await ctx.entities({"backup": {"id": record.id, "name": record.name, "size": size}})
+
+    async def create_databases(self, ctx: JobContext) -> None:
+        instance = await self._instance(ctx)
+        server = self.server(instance.id)
+        databases = ctx.params["databases"]
+        steps = Steps(ctx, [f"create database {d['name']}" for d in databases])
+        await steps.begin()
+        for d in databases:
+            comment = d.get("comment", "").replace("'", "")
+            statement = (
+                f"CREATE DATABASE `{d['name']}` CHARACTER SET {d['character_set']} COMMENT '{comment}';"
+            )
+            for user in d.get("users", []):
+                privileges = "SELECT" if user["readonly"] else "ALL PRIVILEGES"
+                statement += f" GRANT {privileges} ON `{d['name']}`.* TO '{user['name']}'@'{user['host']}';"
+            await steps.run(f"create database {d['name']}", server.sql(statement))
+
+    async def create_users(self, ctx: JobContext) -> None:
+        instance = await self._instance(ctx)
+        server = self.server(instance.id)
+        users = ctx.params["users"]
+        steps = Steps(ctx, [f"create user {u['name']}" for u in users])
+        await steps.begin()
+        for user in users:
+            statement = ""
+            for host in user["hosts"]:
+                statement += (
+                    f"CREATE USER '{user['name']}'@'{host}' IDENTIFIED BY PASSWORD '{user['password_hash']}';"
+                )
+                for db in user["databases"]:
+                    privileges = "SELECT" if db["readonly"] else "ALL PRIVILEGES"
+                    statement += f" GRANT {privileges} ON `{db['name']}`.* TO '{user['name']}'@'{host}';"
+            await steps.run(f"create user {user['name']}", server.sql(statement))
+
+    async def reset_root_password(self, instance: DbInstance, password_hash: str) -> None:
+        server = self.server(instance.id)
+        try:
+            await server.sql(
+                f"ALTER USER 'root'@'%' IDENTIFIED BY PASSWORD '{password_hash}'; "
+                f"ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket "
+                f"OR mysql_native_password USING '{password_hash}'; FLUSH PRIVILEGES;"
+            )
+        except ServerError as exc:
+            raise ServerUnavailable(f"the instance's server did not take the new password: {exc}") from exc
+
+    async def reconcile(self) -> None:
+        """At start: restart or re-adopt every server that should run; clean up broken creates."""
+        for instance in await self.store.instances_with_status([InstanceStatus.NORMAL]):
+            server = self.server(instance.id)
+            if server.pid() is not None:
+                log.info("instance %s: server running (pid %s), adopted", instance.id, server.pid())
+                continue
+            try:
+                await server.start()
+                log.info("instance %s: server restarted", instance.id)
+            except ServerError as exc:
+                log.error("instance %s: server does not start: %s", instance.id, exc)
+
+
+async def _check_installed() -> None:
+    missing = missing_programs()
+    if missing:
+        raise ServerError(f"MariaDB is not installed (missing {', '.join(missing)}); {INSTALL_HINT}")
+
+
+async def _allocate() -> int:
+    port = free_port()
+    if not port_is_free(port):
+        raise ServerError("no free TCP port on 127.0.0.1")
+    return port
+
+
+async def _set_root_password(server: LocalServer, password_hash: str) -> None:
+    # The hash (mysql_native_password), never the password: it is all taskcenter ever holds.
+    await server.sql(
+        f"CREATE USER 'root'@'%' IDENTIFIED BY PASSWORD '{password_hash}'; "
+        "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION; "
+        f"ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket "
+        f"OR mysql_native_password USING '{password_hash}'; FLUSH PRIVILEGES;"
+    )
+
+
+async def _remove(server: LocalServer) -> None:
+    server.remove()
+
+
+async def _write_config(server: LocalServer, settings: ServerSettings) -> None:
+    server.write_config(settings)

@@ -1,0 +1,292 @@
+"""The issue's acceptance path: the official SDK drives real MariaDB instances end to end."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pymysql
+import pytest
+from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
+from huaweicloudsdkgaussdb.v3 import (
+    ChangeGaussMySqlInstanceSpecificationRequest,
+    CreateDatabaseUserList,
+    CreateDatabaseUserRequest,
+    CreateGaussMySqlBackupRequest,
+    CreateGaussMySqlDatabase,
+    CreateGaussMySqlDatabaseRequest,
+    CreateGaussMySqlDatabaseRequestBody,
+    CreateGaussMySqlDatabaseUserRequest,
+    CreateGaussMySqlInstanceRequest,
+    DeleteGaussMySqlInstanceRequest,
+    GaussDBClient,
+    ListGaussMySqlInstancesRequest,
+    ListImmediateJobsRequest,
+    MysqlBackupStrategy,
+    MysqlChangeSpecificationRequest,
+    MysqlChargeInfo,
+    MysqlCreateBackupRequest,
+    MysqlDatastoreInReq,
+    MysqlInstanceRequest,
+    MysqlResetPasswordRequest,
+    MysqlResizeFlavor,
+    MysqlRestorePoint,
+    ResetGaussMySqlPasswordRequest,
+    RestartGaussMySqlInstanceRequest,
+    ShowGaussMySqlBackupListRequest,
+    ShowGaussMySqlEngineVersionRequest,
+    ShowGaussMySqlFlavorsRequest,
+    ShowGaussMySqlInstanceInfoRequest,
+    ShowGaussMySqlJobInfoRequest,
+    TaurusRestartInstanceRequest,
+)
+
+from tests.acceptance.conftest import Service, start_service, stop_service
+from tests.acceptance.test_official_sdk import sdk_client
+
+PASSWORD = "Tc-Passw0rd!"
+
+
+@pytest.fixture
+def cloud(tmp_path: Path) -> Iterator[tuple[Service, GaussDBClient]]:
+    service = start_service(tmp_path / "data", {"TASKCENTER_ADMIN_PASSWORD": "admin-secret-1"})
+    try:
+        yield service, sdk_client(service, service.project("acme"))
+    finally:
+        stop_service(service)
+        for server in (tmp_path / "data" / "instances").glob("*/mysqld.pid"):
+            _kill(server)
+
+
+def _kill(pidfile: Path) -> None:
+    import os
+    import signal
+
+    try:
+        os.kill(int(pidfile.read_text()), signal.SIGKILL)
+    except (OSError, ValueError):
+        pass
+
+
+def wait_job(client: GaussDBClient, job_id: str, timeout: float = 120) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = client.show_gauss_my_sql_job_info(ShowGaussMySqlJobInfoRequest(id=job_id)).job
+        if job.status == "Completed":
+            return job
+        assert job.status in ("Pending", "Running"), f"{job.name} {job.status}: {job.fail_reason}"
+        assert time.monotonic() < deadline, f"{job.name} still {job.status}"
+        time.sleep(0.2)
+
+
+def create_request(name: str, restore: MysqlRestorePoint | None = None) -> CreateGaussMySqlInstanceRequest:
+    return CreateGaussMySqlInstanceRequest(
+        body=MysqlInstanceRequest(
+            charge_info=MysqlChargeInfo(charge_mode="postPaid"),
+            region="eu-de",
+            name=name,
+            datastore=MysqlDatastoreInReq(type="gaussdb-mysql", version="8.0.22"),
+            mode="Cluster",
+            flavor_ref="gaussdb.mysql.small.x86.2",
+            vpc_id="vpc-local",
+            subnet_id="subnet-local",
+            password=PASSWORD,
+            backup_strategy=MysqlBackupStrategy(start_time="08:00-09:00"),
+            availability_zone_mode="single",
+            slave_count=0,
+            restore_point=restore,
+        )
+    )
+
+
+def connect(endpoint: str, password: str = PASSWORD, **kw: Any) -> pymysql.Connection:  # type: ignore[type-arg]
+    host, port = endpoint.split(":")
+    return pymysql.connect(host=host, port=int(port), user="root", password=password, autocommit=True, **kw)
+
+
+def endpoint_of(job: Any) -> str:
+    return str(orjson.loads(job.raw_content)["job"]["entities"]["instance"]["endpoint"])
+
+
+def test_create_backup_restore_restart_resize_delete(cloud: tuple[Service, GaussDBClient]) -> None:
+    service, client = cloud
+    created = client.create_gauss_my_sql_instance(create_request("orders-db"))
+    instance_id, job_id = created.instance.id, created.job_id
+    assert created.instance.status == "BUILD"
+    assert client.show_gauss_my_sql_instance_info(
+        ShowGaussMySqlInstanceInfoRequest(instance_id=instance_id)
+    ).instance.status in ("creating", "normal")
+    done = wait_job(client, job_id)
+    endpoint = endpoint_of(client.show_gauss_my_sql_job_info(ShowGaussMySqlJobInfoRequest(id=job_id)))
+    entities = orjson.loads(
+        client.show_gauss_my_sql_job_info(ShowGaussMySqlJobInfoRequest(id=job_id)).raw_content
+    )["job"]["entities"]
+    assert (
+        entities["instance"]["type"] == "Cluster"
+        and entities["instance"]["datastore"]["type"] == "gaussdb-mysql"
+    )
+    assert done.instance.id == instance_id
+
+    with connect(endpoint) as conn, conn.cursor() as cur:
+        cur.execute("CREATE DATABASE shop")
+        cur.execute("CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(20))")
+        cur.executemany("INSERT INTO shop.orders VALUES (%s, %s)", [(i, f"item-{i}") for i in range(100)])
+
+    shown = client.show_gauss_my_sql_instance_info(ShowGaussMySqlInstanceInfoRequest(instance_id=instance_id))
+    assert shown.instance.status == "normal" and shown.instance.port == endpoint.split(":")[1]
+    listed = client.list_gauss_my_sql_instances(ListGaussMySqlInstancesRequest())
+    assert [i.id for i in listed.instances] == [instance_id] and listed.instances[0].private_ips == [
+        "127.0.0.1"
+    ]
+
+    backup = client.create_gauss_my_sql_backup(
+        CreateGaussMySqlBackupRequest(
+            body=MysqlCreateBackupRequest(instance_id=instance_id, name="nightly-1")
+        )
+    )
+    wait_job(client, backup.job_id)
+    backups = client.show_gauss_my_sql_backup_list(ShowGaussMySqlBackupListRequest(instance_id=instance_id))
+    assert (
+        backups.total_count == 1 and backups.backups[0].status == "COMPLETED" and backups.backups[0].size > 0
+    )
+
+    restore = client.create_gauss_my_sql_instance(
+        create_request(
+            "orders-copy",
+            MysqlRestorePoint(source_instance_id=instance_id, type="backup", backup_id=backup.backup.id),
+        )
+    )
+    restored = wait_job(client, restore.job_id)
+    assert restored.name == "RestoreGaussDBforMySQLNewInstance"
+    copy_endpoint = endpoint_of(
+        client.show_gauss_my_sql_job_info(ShowGaussMySqlJobInfoRequest(id=restore.job_id))
+    )
+    assert copy_endpoint != endpoint
+    with connect(copy_endpoint) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*), max(item) FROM shop.orders")
+        assert cur.fetchone() == (100, "item-99")
+
+    restart = client.restart_gauss_my_sql_instance(
+        RestartGaussMySqlInstanceRequest(instance_id=instance_id, body=TaurusRestartInstanceRequest())
+    )
+    wait_job(client, restart.job_id)
+    with connect(endpoint) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM shop.orders")
+        assert cur.fetchone() == (100,)
+
+    resize = client.change_gauss_my_sql_instance_specification(
+        ChangeGaussMySqlInstanceSpecificationRequest(
+            instance_id=instance_id,
+            body=MysqlChangeSpecificationRequest(
+                resize_flavor=MysqlResizeFlavor(spec_code="gaussdb.mysql.large.x86.4")
+            ),
+        )
+    )
+    wait_job(client, resize.job_id)
+    with connect(endpoint) as conn, conn.cursor() as cur:
+        cur.execute("SELECT @@innodb_buffer_pool_size, @@max_connections")
+        assert cur.fetchone() == (128 * 1024 * 1024, 200)
+    detail = client.show_gauss_my_sql_instance_info(
+        ShowGaussMySqlInstanceInfoRequest(instance_id=instance_id)
+    )
+    assert detail.instance.nodes[0].flavor_ref == "gaussdb.mysql.large.x86.4"
+
+    # Every step's job is in the task center, with its sub-tasks.
+    jobs = client.list_immediate_jobs(ListImmediateJobsRequest(limit="50")).jobs
+    names = {j.job_name for j in jobs}
+    assert {
+        "CreateGaussDBforMySQLInstance", "CreateGaussDBforMySQLBackup", "RestoreGaussDBforMySQLNewInstance",
+        "RebootGaussDBforMySQLInstance", "ResizeGaussDBforMySQLFlavor",
+    } <= names  # fmt: skip
+    assert all(j.show_detail for j in jobs)
+
+    for target in (instance_id, restore.instance.id):
+        deleted = client.delete_gauss_my_sql_instance(DeleteGaussMySqlInstanceRequest(instance_id=target))
+        wait_job(client, deleted.job_id)
+    assert client.list_gauss_my_sql_instances(ListGaussMySqlInstancesRequest()).total_count == 0
+    assert not any((service.data_dir / "instances").iterdir())
+    with pytest.raises(pymysql.err.OperationalError):
+        connect(endpoint, connect_timeout=2)
+
+
+def test_databases_users_password_and_discovery(cloud: tuple[Service, GaussDBClient]) -> None:
+    service, client = cloud
+    created = client.create_gauss_my_sql_instance(create_request("app-db"))
+    wait_job(client, created.job_id)
+    endpoint = endpoint_of(client.show_gauss_my_sql_job_info(ShowGaussMySqlJobInfoRequest(id=created.job_id)))
+    instance_id = created.instance.id
+
+    job = client.create_gauss_my_sql_database(
+        CreateGaussMySqlDatabaseRequest(
+            instance_id=instance_id,
+            body=CreateGaussMySqlDatabaseRequestBody(
+                databases=[CreateGaussMySqlDatabase(name="inventory", character_set="utf8mb4")]
+            ),
+        )
+    )
+    wait_job(client, job.job_id)
+    job = client.create_gauss_my_sql_database_user(
+        CreateGaussMySqlDatabaseUserRequest(
+            instance_id=instance_id,
+            body=CreateDatabaseUserRequest(
+                users=[CreateDatabaseUserList(name="app", password="App-Passw0rd")]
+            ),
+        )
+    )
+    wait_job(client, job.job_id)
+    host, port = endpoint.split(":")
+    with pymysql.connect(host=host, port=int(port), user="app", password="App-Passw0rd") as conn:
+        assert conn.open
+
+    client.reset_gauss_my_sql_password(
+        ResetGaussMySqlPasswordRequest(
+            instance_id=instance_id, body=MysqlResetPasswordRequest(password="New-Passw0rd")
+        )
+    )
+    with connect(endpoint, "New-Passw0rd") as conn, conn.cursor() as cur:
+        cur.execute("SHOW DATABASES LIKE 'inventory'")
+        assert cur.fetchone() == ("inventory",)
+    with pytest.raises(pymysql.err.OperationalError):
+        connect(endpoint)
+
+    flavors = client.show_gauss_my_sql_flavors(
+        ShowGaussMySqlFlavorsRequest(database_name="gaussdb-mysql", availability_zone_mode="single")
+    )
+    assert "gaussdb.mysql.small.x86.2" in {f.spec_code for f in flavors.flavors}
+    versions = client.show_gauss_my_sql_engine_version(
+        ShowGaussMySqlEngineVersionRequest(database_name="gaussdb-mysql")
+    )
+    assert versions.datastores[0].version == "8.0.22"
+
+    # Passwords never reach jobs, events, answers or logs.
+    log = service.log.read_text()
+    for secret in (PASSWORD, "App-Passw0rd", "New-Passw0rd"):
+        assert secret not in log
+    db = (service.data_dir / "taskcenter.db").read_bytes()
+    for secret in (PASSWORD, "App-Passw0rd", "New-Passw0rd"):
+        assert secret.encode() not in db
+
+
+def test_validation_and_one_operation_at_a_time(cloud: tuple[Service, GaussDBClient]) -> None:
+    _, client = cloud
+    for field, change in (
+        ("name", {"name": "x"}),
+        ("password", {"password": "weak"}),
+        ("flavor_ref", {"flavor_ref": "gaussdb.mysql.huge"}),
+    ):
+        request = create_request("valid-name")
+        setattr(request.body, field, change[field])
+        with pytest.raises(ClientRequestException) as error:
+            client.create_gauss_my_sql_instance(request)
+        assert error.value.status_code == 400 and field in error.value.error_msg
+    assert client.list_immediate_jobs(ListImmediateJobsRequest()).total_count == 0  # no job made
+
+    created = client.create_gauss_my_sql_instance(create_request("busy-db"))
+    with pytest.raises(ClientRequestException) as busy:
+        client.delete_gauss_my_sql_instance(DeleteGaussMySqlInstanceRequest(instance_id=created.instance.id))
+    assert busy.value.status_code == 409 and busy.value.error_code == "DBS.200019"
+    wait_job(client, created.job_id)
+    client.delete_gauss_my_sql_instance(DeleteGaussMySqlInstanceRequest(instance_id=created.instance.id))
