@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,13 +65,8 @@ def cloud(tmp_path: Path) -> Iterator[tuple[Service, GaussDBClient]]:
 
 
 def _kill(pidfile: Path) -> None:
-    import os
-    import signal
-
-    try:
+    with contextlib.suppress(OSError, ValueError):
         os.kill(int(pidfile.read_text()), signal.SIGKILL)
-    except (OSError, ValueError):
-        pass
 
 
 def wait_job(client: GaussDBClient, job_id: str, timeout: float = 120) -> Any:
