@@ -130,7 +130,20 @@ async def _engine_with_instances(
     service = InstanceService(store, system_clock, root)
     await service.reconcile()
     async with engine_running(store, registry, system_clock, retention, config, {SERVICE: service}):
-        yield
+        janitor = asyncio.create_task(_clean_up_dead_creates(service, config.maintenance_interval * 6))
+        try:
+            yield
+        finally:
+            janitor.cancel()
+
+
+async def _clean_up_dead_creates(service: InstanceService, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await service.clean_up_dead_creates()
+        except Exception:
+            log.exception("cleaning up dead instance creates failed; retrying")
 
 
 @app.command()

@@ -29,7 +29,19 @@ def missing_programs() -> list[str]:
 
 
 def _which(program: str) -> str | None:
+    # TASKCENTER_MARIADB_PATH overrides where the MariaDB programs are looked for; by default
+    # PATH, then Debian's /usr/sbin (not on every user's PATH) and /usr/bin.
+    search = os.environ.get("TASKCENTER_MARIADB_PATH")
+    if search is not None:
+        return shutil.which(program, path=search)
     return shutil.which(program) or shutil.which(program, path="/usr/sbin:/usr/bin")
+
+
+def _program(name: str) -> str:
+    found = _which(name)
+    if found is None:
+        raise ServerError(f"{name} is not installed; {INSTALL_HINT}")
+    return found
 
 
 def free_port() -> int:
@@ -106,7 +118,7 @@ class LocalServer:
         """A fresh data directory (mariadb-install-db)."""
         self.datadir.mkdir(parents=True, exist_ok=True)
         await _run(
-            [_which("mariadb-install-db") or "mariadb-install-db", f"--defaults-file={self.config}",
+            [_program("mariadb-install-db"), f"--defaults-file={self.config}",
              "--skip-test-db", "--auth-root-authentication-method=socket"],
             "mariadb-install-db",
         )  # fmt: skip
@@ -126,7 +138,7 @@ class LocalServer:
             return
         with self.logfile.open("ab") as log:
             process = await asyncio.create_subprocess_exec(
-                _which("mariadbd") or "mariadbd", f"--defaults-file={self.config}",
+                _program("mariadbd"), f"--defaults-file={self.config}",
                 stdout=log, stderr=log, start_new_session=True,
             )  # fmt: skip
         deadline = asyncio.get_running_loop().time() + timeout
@@ -166,7 +178,7 @@ class LocalServer:
     async def sql(self, statement: str) -> str:
         """Run SQL as the local administrator (unix-socket authentication, no password)."""
         return await _run(
-            [_which("mariadb") or "mariadb", f"--socket={self.socket}", f"--user={getpass.getuser()}",
+            [_program("mariadb"), f"--socket={self.socket}", f"--user={getpass.getuser()}",
              "--batch", "--skip-column-names", "-e", statement],
             "mariadb client",
         )  # fmt: skip
@@ -175,7 +187,7 @@ class LocalServer:
         """A consistent logical backup of every database (one InnoDB snapshot)."""
         with target.open("wb") as out:
             process = await asyncio.create_subprocess_exec(
-                _which("mariadb-dump") or "mariadb-dump", f"--socket={self.socket}",
+                _program("mariadb-dump"), f"--socket={self.socket}",
                 f"--user={getpass.getuser()}", "--single-transaction", "--routines", "--events",
                 "--all-databases", stdout=out, stderr=asyncio.subprocess.PIPE,
             )  # fmt: skip
@@ -186,7 +198,7 @@ class LocalServer:
     async def load(self, source: Path) -> None:
         with source.open("rb") as data:
             process = await asyncio.create_subprocess_exec(
-                _which("mariadb") or "mariadb", f"--socket={self.socket}", f"--user={getpass.getuser()}",
+                _program("mariadb"), f"--socket={self.socket}", f"--user={getpass.getuser()}",
                 stdin=data, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             )  # fmt: skip
             _, err = await process.communicate()

@@ -225,8 +225,20 @@ class InstanceService:
         except ServerError as exc:
             raise ServerUnavailable(f"the instance's server did not take the new password: {exc}") from exc
 
+    async def clean_up_dead_creates(self) -> None:
+        """Instances still creating whose create job ended without them (its worker died)."""
+        for instance in await self.store.instances_with_status([InstanceStatus.CREATING]):
+            if await self.store.unfinished_job_of_instance(instance.id) is not None:
+                continue
+            server = self.server(instance.id)
+            await server.stop()
+            server.remove()
+            await self.store.update_instance(instance.id, self.clock(), status=InstanceStatus.CREATEFAIL)
+            log.warning("instance %s: its create job ended without it; cleaned up (createfail)", instance.id)
+
     async def reconcile(self) -> None:
         """At start: restart or re-adopt every server that should run; clean up broken creates."""
+        await self.clean_up_dead_creates()
         for instance in await self.store.instances_with_status([InstanceStatus.NORMAL]):
             server = self.server(instance.id)
             if server.pid() is not None:

@@ -151,6 +151,10 @@ class Store(Protocol):
 
     async def instances_with_status(self, statuses: list[str]) -> list[DbInstance]: ...
 
+    async def unfinished_job_of_instance(self, instance_id: str) -> Job | None:
+        """The instance's job that has not ended, if any (there is at most one)."""
+        ...
+
     async def save_backup(self, backup: Backup) -> None:
         """Insert or replace the backup's record."""
         ...

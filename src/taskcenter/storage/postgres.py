@@ -511,6 +511,13 @@ class PostgresStore:
         )
         return [_instance(r) for r in rows]
 
+    async def unfinished_job_of_instance(self, instance_id: str) -> Job | None:
+        row = await self._pool.fetchrow(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE instance_id = $1 AND ended_at IS NULL LIMIT 1",
+            instance_id,
+        )
+        return _job(row) if row else None
+
     async def save_backup(self, backup: Backup) -> None:
         await self._pool.execute(
             f"INSERT INTO backups ({_BACKUP_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) "

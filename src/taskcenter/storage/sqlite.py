@@ -522,6 +522,13 @@ class SqliteStore:
         ).fetchall()
         return [_instance(r) for r in rows]
 
+    async def unfinished_job_of_instance(self, instance_id: str) -> Job | None:
+        row = self._reader.execute(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE instance_id = ? AND ended_us IS NULL LIMIT 1",
+            (instance_id,),
+        ).fetchone()
+        return _job(row) if row else None
+
     async def save_backup(self, backup: Backup) -> None:
         def tx(conn: sqlite3.Connection) -> None:
             conn.execute(
