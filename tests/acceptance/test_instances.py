@@ -200,6 +200,7 @@ def test_create_backup_restore_restart_resize_delete(cloud: tuple[Service, Gauss
         "RebootGaussDBforMySQLInstance", "ResizeGaussDBforMySQLFlavor",
     } <= names  # fmt: skip
     assert all(j.show_detail for j in jobs)
+    assert {j.instance_status for j in jobs if j.instance_id == instance_id} == {"normal"}
 
     for target in (instance_id, restore.instance.id):
         deleted = client.delete_gauss_my_sql_instance(DeleteGaussMySqlInstanceRequest(instance_id=target))

@@ -69,9 +69,19 @@ async def list_jobs(request: Request) -> Response:
     where, page = parse_job_list_query(dict(request.query_params))
     svc = services(request.scope)
     listing = await svc.store.list_jobs(project_id, where, page, svc.visible_since())
+    statuses: dict[str, str] = {}
+    for job in listing.jobs:
+        if job.instance is not None and job.instance.id not in statuses:
+            found = await svc.store.get_instance(project_id, job.instance.id)
+            statuses[job.instance.id] = (
+                "" if found is None else svc.instances.live_status(found) if svc.instances else found.status
+            )
     return JSON(
         {
-            "jobs": [task_detail_info(job) for job in listing.jobs],
+            "jobs": [
+                task_detail_info(job, statuses.get(job.instance.id, "") if job.instance else "")
+                for job in listing.jobs
+            ],
             "total_count": listing.total_count,
             "action_names": listing.action_names,
         }

@@ -73,13 +73,13 @@ def job_info(job: Job) -> dict[str, Any]:
     }
 
 
-def task_detail_info(job: Job) -> dict[str, Any]:
+def task_detail_info(job: Job, instance_status: str = "") -> dict[str, Any]:
     """TaskDetailInfo: one row of GET /v3/{project_id}/immediate-jobs."""
     instance = job.instance
     return {
         "instance_id": instance.id if instance else "",
         "instance_name": instance.name if instance else "",
-        "instance_status": "",
+        "instance_status": instance_status,
         "job_id": job.id,
         "order_id": "",
         "job_name": job.name,
