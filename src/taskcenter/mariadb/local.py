@@ -96,13 +96,15 @@ class LocalServer:
         return self.home / "my.cnf"
 
     def write_config(self, settings: ServerSettings) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "tmp").mkdir(parents=True, exist_ok=True)
         lines = [
             "[mysqld]",
             f"datadir={self.datadir}",
             f"socket={self.socket}",
             f"pid-file={self.pidfile}",
             f"log-error={self.logfile}",
+            # Its own temporary directory: servers bootstrapping at once clash in a shared /tmp.
+            f"tmpdir={self.home / 'tmp'}",
             f"port={settings.port}",
             "bind-address=127.0.0.1",
             "skip-name-resolve",
@@ -117,11 +119,14 @@ class LocalServer:
     async def install(self) -> None:
         """A fresh data directory (mariadb-install-db)."""
         self.datadir.mkdir(parents=True, exist_ok=True)
-        await _run(
-            [_program("mariadb-install-db"), f"--defaults-file={self.config}",
-             "--skip-test-db", "--auth-root-authentication-method=socket"],
-            "mariadb-install-db",
-        )  # fmt: skip
+        try:
+            await _run(
+                [_program("mariadb-install-db"), f"--defaults-file={self.config}", "--skip-test-db",
+                 "--auth-root-authentication-method=socket"],
+                "mariadb-install-db",
+            )  # fmt: skip
+        except ServerError as exc:
+            raise ServerError(f"mariadb-install-db failed. {self.log_tail()}") from exc
 
     def pid(self) -> int | None:
         """The server's pid if it is running (checked against /proc, not just the pid file)."""
@@ -226,6 +231,6 @@ async def _run(argv: list[str], what: str) -> str:
         raise ServerError(f"{what} is not installed; {INSTALL_HINT}") from None
     out, err = await process.communicate()
     if process.returncode != 0:
-        message = err.decode(errors="replace").strip()[-500:]
+        message = (err or out).decode(errors="replace").strip()[-500:]
         raise ServerError(f"{what} failed (exit {process.returncode}): {message}")
     return out.decode(errors="replace")
