@@ -289,3 +289,20 @@ def test_validation_and_one_operation_at_a_time(cloud: tuple[Service, GaussDBCli
     assert busy.value.status_code == 409 and busy.value.error_code == "DBS.200019"
     wait_job(client, created.job_id)
     client.delete_gauss_my_sql_instance(DeleteGaussMySqlInstanceRequest(instance_id=created.instance.id))
+
+
+def test_several_creates_at_once(cloud: tuple[Service, GaussDBClient]) -> None:
+    """Concurrent bootstraps once clashed over temporary files in a shared /tmp."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, client = cloud
+    answers = [client.create_gauss_my_sql_instance(create_request(f"parallel-{i}")) for i in range(3)]
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(lambda a: wait_job(client, a.job_id), answers))
+    ports = {
+        client.show_gauss_my_sql_instance_info(
+            ShowGaussMySqlInstanceInfoRequest(instance_id=a.instance.id)
+        ).instance.port
+        for a in answers
+    }
+    assert len(ports) == 3

@@ -66,8 +66,13 @@ class InstanceService:
         return self.root.parent / "backups" / f"{backup_id}.sql"
 
     def live_status(self, instance: DbInstance) -> str:
-        """The stored status, except that a normal instance whose server is down is abnormal."""
-        if instance.status == InstanceStatus.NORMAL and self.server(instance.id).pid() is None:
+        """The stored status, except that a normal instance whose server is down is abnormal.
+
+        Only an instance whose files are on this machine can be checked; for the others (run
+        by a worker elsewhere) the stored status is all this node knows.
+        """
+        server = self.server(instance.id)
+        if instance.status == InstanceStatus.NORMAL and server.home.exists() and server.pid() is None:
             return InstanceStatus.ABNORMAL
         return instance.status
 
