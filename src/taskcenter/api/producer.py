@@ -39,7 +39,7 @@ async def create_job(request: Request) -> Response:
     new = parse_new_job(fields)
     svc = services(request.scope)
     handler = svc.registry.get(new.name)
-    if handler is not None:
+    if handler is not None and not handler.internal:
         # A worker runs it: it waits Pending until claimed, and only the worker moves it on.
         if fields.get("status") == JobStatus.RUNNING.value:
             raise InvalidParameter(

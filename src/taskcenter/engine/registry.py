@@ -21,6 +21,9 @@ class Handler:
     # is a job whose worker died run again (up to max_attempts runs in all).
     retry_safe: bool = False
     max_attempts: int = 3
+    # Internal handlers run only jobs that taskcenter's own APIs create (with the parameters
+    # they need); a producer's job of the same name stays a report-only job.
+    internal: bool = False
 
     @property
     def attempts(self) -> int:
@@ -32,7 +35,7 @@ class Registry:
         self._handlers: dict[str, Handler] = {}
 
     def register(
-        self, name: str, *, retry_safe: bool = False, max_attempts: int = 3
+        self, name: str, *, retry_safe: bool = False, max_attempts: int = 3, internal: bool = False
     ) -> Callable[[HandlerFn], HandlerFn]:
         """Decorator: ``@registry.register("CreateGaussDBforMySQLInstance", retry_safe=True)``."""
         if max_attempts < 1:
@@ -41,7 +44,7 @@ class Registry:
         def add(fn: HandlerFn) -> HandlerFn:
             if name in self._handlers:
                 raise ValueError(f"a handler for {name!r} is registered already")
-            self._handlers[name] = Handler(name, fn, retry_safe, max_attempts)
+            self._handlers[name] = Handler(name, fn, retry_safe, max_attempts, internal)
             return fn
 
         return add
