@@ -11,7 +11,7 @@ CREATE TABLE instances (
     updated_at  TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX instances_project ON instances (project_id, created_at);
-CREATE INDEX jobs_instance_active ON jobs (instance_id) WHERE ended_at IS NULL;
+CREATE INDEX jobs_instance_active ON jobs (instance_id) WHERE ended_at IS NULL AND instance_id IS NOT NULL;
 
 -- Manual backups: a consistent logical dump of an instance's server.
 CREATE TABLE backups (

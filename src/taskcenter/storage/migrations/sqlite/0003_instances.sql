@@ -11,7 +11,7 @@ CREATE TABLE instances (
     updated_us  INTEGER NOT NULL
 );
 CREATE INDEX instances_project ON instances (project_id, created_us);
-CREATE INDEX jobs_instance_active ON jobs (instance_id) WHERE ended_us IS NULL;
+CREATE INDEX jobs_instance_active ON jobs (instance_id) WHERE ended_us IS NULL AND instance_id IS NOT NULL;
 
 -- Manual backups: a consistent logical dump of an instance's server.
 CREATE TABLE backups (
