@@ -24,7 +24,6 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import asyncpg
 
@@ -35,28 +34,13 @@ from taskcenter.engine.registry import load_registry
 from taskcenter.engine.worker import Worker, WorkerConfig
 from taskcenter.storage import open_store
 from taskcenter.storage.sqlite import SqliteStore
-
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+from tests.support import create_pg_database, drop_pg_database
 
 
 def ensure_baselines() -> None:
     missing = [name for name in ("pgqueuer", "procrastinate") if importlib.util.find_spec(name) is None]
     if missing:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
-
-
-async def fresh_database(admin_url: str) -> str:
-    name = f"tc_engine_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return urlsplit(admin_url)._replace(path=f"/{name}").geturl()
-
-
-async def drop_database(admin_url: str, url: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{urlsplit(url).path[1:]}" WITH (FORCE)')
-    await conn.close()
 
 
 def noop_rows(count: int, now: datetime) -> list[tuple[object, ...]]:
@@ -106,7 +90,7 @@ def sqlite3_connect(path: Path):  # type: ignore[no-untyped-def]
 
 
 async def taskcenter_postgres(jobs: int, concurrency: int, processes: int, work: Path) -> float:
-    url = await fresh_database(ADMIN_URL)
+    url = await create_pg_database()
     try:
         await (await open_store(url, work)).close()
         logs = [work / f"worker-{i}.log" for i in range(processes)]
@@ -150,12 +134,12 @@ async def taskcenter_postgres(jobs: int, concurrency: int, processes: int, work:
             proc.wait(30)
         return elapsed
     finally:
-        await drop_database(ADMIN_URL, url)
+        await drop_pg_database(url)
 
 
 async def pickup_delays(samples: int, postgres: bool, work: Path) -> list[float]:
     """Seconds from a job's commit to its claim, with an idle worker waiting."""
-    url = await fresh_database(ADMIN_URL) if postgres else None
+    url = await create_pg_database() if postgres else None
     store = await open_store(url, work / "pickup")
     proc = None
     worker_task = None
@@ -200,7 +184,7 @@ async def pickup_delays(samples: int, postgres: bool, work: Path) -> list[float]
             proc.wait(30)
         await store.close()
         if url:
-            await drop_database(ADMIN_URL, url)
+            await drop_pg_database(url)
 
 
 # --- baselines --------------------------------------------------------------------------------
@@ -210,7 +194,7 @@ async def pgqueuer_run(jobs: int, concurrency: int) -> float:
     from pgqueuer import AsyncpgDriver, Queries, QueueManager
     from pgqueuer.domain.types import QueueExecutionMode
 
-    url = await fresh_database(ADMIN_URL)
+    url = await create_pg_database()
     try:
         conn = await asyncpg.connect(url)
         driver = AsyncpgDriver(conn)
@@ -232,13 +216,13 @@ async def pgqueuer_run(jobs: int, concurrency: int) -> float:
         await conn.close()
         return elapsed
     finally:
-        await drop_database(ADMIN_URL, url)
+        await drop_pg_database(url)
 
 
 async def procrastinate_run(jobs: int, concurrency: int) -> float:
     import procrastinate
 
-    url = await fresh_database(ADMIN_URL)
+    url = await create_pg_database()
     try:
         app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
 
@@ -259,7 +243,7 @@ async def procrastinate_run(jobs: int, concurrency: int) -> float:
         assert done == jobs, f"procrastinate finished {done} of {jobs}"
         return elapsed
     finally:
-        await drop_database(ADMIN_URL, url)
+        await drop_pg_database(url)
 
 
 def main() -> None:

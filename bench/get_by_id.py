@@ -19,7 +19,6 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -27,7 +26,7 @@ import httpx
 from bench.common import Server, WrkResult, machine, run_wrk
 from taskcenter.identity.accounts import Credentials, create_project
 from taskcenter.storage import open_store
-from tests.support import free_port, sign
+from tests.support import create_pg_database, drop_pg_database, free_port, sign
 
 STATUSES = ["Completed"] * 7 + ["Failed", "Running", "Pending"]
 NAMES = ["CreateGaussDBforMySQLInstance", "RebootGaussDBforMySQLInstance", "ResizeGaussDBforMySQLFlavor"]
@@ -103,26 +102,11 @@ def token_for(url: str, creds: Credentials) -> str:
     return response.headers["X-Subject-Token"]
 
 
-async def make_pg_database(admin_url: str) -> str:
-    name = f"tc_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return urlsplit(admin_url)._replace(path=f"/{name}").geturl()
-
-
-async def drop_pg_database(admin_url: str, url: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{urlsplit(url).path[1:]}" WITH (FORCE)')
-    await conn.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--jobs", type=int, default=1_000_000)
     parser.add_argument("--projects", type=int, default=100)
     parser.add_argument("--seconds", type=int, default=20)
@@ -134,7 +118,7 @@ def main() -> None:
     if args.engine == "sqlite":
         database_url = f"sqlite:///{work / 'taskcenter.db'}"
     else:
-        database_url = asyncio.run(make_pg_database(args.pg_url))
+        database_url = asyncio.run(create_pg_database())
     try:
         projects, jobs = asyncio.run(seed(database_url, work, args.projects, args.jobs))
         server = Server(free_port(), database_url, work, {})
@@ -168,7 +152,7 @@ def main() -> None:
             server.stop()
     finally:
         if args.engine == "postgres":
-            asyncio.run(drop_pg_database(args.pg_url, database_url))
+            asyncio.run(drop_pg_database(database_url))
 
     health = (results[0].requests_per_second + results[2].requests_per_second) / 2
     print(

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from taskcenter.api.context import authenticate, read_body, require_admin, services
+from taskcenter.api.context import Services, authenticate, read_body, require_admin, services
 from taskcenter.api.responses import JSON
 from taskcenter.domain.errors import InvalidParameter, JobNotFound
 from taskcenter.domain.job import Job
@@ -75,28 +75,30 @@ async def update_job(request: Request) -> Response:
     return JSON(_producer_view(job))
 
 
-async def cancel_job(request: Request) -> Response:
-    """POST /internal/v1/jobs/{job_id}/cancel: end a Pending job, or ask a worker to stop one."""
+async def _admin_job(request: Request) -> tuple[Services, Job]:
+    """The job of the path, of any project, for an admin caller."""
     require_admin(await authenticate(request.scope))
     job_id = parse_job_id("job_id", request.path_params["job_id"])
     svc = services(request.scope)
     job = await svc.store.find_job(job_id)
     if job is None:
         raise JobNotFound()
-    await svc.store.request_cancel(job.project_id, [job_id], svc.clock(), svc.clock() - svc.retention)
-    job = await svc.store.find_job(job_id)
-    assert job is not None
-    return JSON(_producer_view(job))
+    return svc, job
+
+
+async def cancel_job(request: Request) -> Response:
+    """POST /internal/v1/jobs/{job_id}/cancel: end a Pending job, or ask a worker to stop one."""
+    svc, job = await _admin_job(request)
+    await svc.store.request_cancel(job.project_id, [job.id], svc.clock(), svc.visible_since())
+    after = await svc.store.find_job(job.id)
+    assert after is not None
+    return JSON(_producer_view(after))
 
 
 async def show_job(request: Request) -> Response:
     """GET /internal/v1/jobs/{job_id}: a job of any project, with its sub-tasks and history."""
-    require_admin(await authenticate(request.scope))
-    job_id = parse_job_id("job_id", request.path_params["job_id"])
-    svc = services(request.scope)
-    job = await svc.store.find_job(job_id)
-    if job is None:
-        raise JobNotFound()
+    svc, job = await _admin_job(request)
+    job_id = job.id
     view = _producer_view(job)
     view["events"] = [
         {
