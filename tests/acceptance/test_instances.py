@@ -267,6 +267,13 @@ def test_databases_users_password_and_discovery(cloud: tuple[Service, GaussDBCli
     db = (service.data_dir / "taskcenter.db").read_bytes()
     for secret in (PASSWORD, "App-Passw0rd", "New-Passw0rd"):
         assert secret.encode() not in db
+    # Even the password hashes the jobs needed are gone once the jobs ended.
+    import sqlite3
+
+    conn = sqlite3.connect(service.data_dir / "taskcenter.db")
+    params = [row[0] for row in conn.execute("SELECT params FROM jobs")]
+    conn.close()
+    assert len(params) == 3 and not any("secrets" in p or "*" in p for p in params)
 
 
 def test_validation_and_one_operation_at_a_time(cloud: tuple[Service, GaussDBClient]) -> None:

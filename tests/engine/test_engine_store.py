@@ -252,3 +252,19 @@ async def test_a_batch_of_ends_is_fenced_per_job(store: Store) -> None:
     assert untouched is not None and untouched.status is JobStatus.RUNNING
     details = [(await store.job_events(j.id))[-1].detail for j in (jobs[0], jobs[1], jobs[3])]
     assert details == ["attempt 1 completed", "attempt 1 failed", "the handler stopped on a cancel request"]
+
+
+async def test_secrets_in_params_are_erased_when_the_job_ends(store: Store) -> None:
+    params = {"instance_id": "i1", "secrets": {"password_hash": "*ABC"}}
+    finished, _ = await store.create_job(runnable(params=params), T0)
+    lost, _ = await store.create_job(runnable(params=params), T0)
+    waiting, _ = await store.create_job(runnable(params=params, run_at=T0 + timedelta(days=1)), T0)
+    claimed = await store.claim_jobs("w1", 2, T0, LEASE)
+    assert all(job.params == params for job in claimed)  # the handler gets them while it runs
+    await finish(store, claim_of(finished.id), JobStatus.COMPLETED, T0)
+    await store.rescue_expired(T0 + LEASE + timedelta(seconds=1), 10)
+    await store.request_cancel("p1", [waiting.id], T0, LONG_AGO)
+    for job_id in (finished.id, lost.id, waiting.id):
+        job = await store.find_job(job_id)
+        assert job is not None and job.status.is_final
+        assert job.params == {"instance_id": "i1"}

@@ -34,7 +34,7 @@ from taskcenter.domain.instance_wire import (
     listed_instance,
     parse_create,
 )
-from taskcenter.domain.job import Instance, Job, NewJob
+from taskcenter.domain.job import SECRETS, Instance, Job, NewJob
 from taskcenter.domain.requests import parse_body
 from taskcenter.domain.status import JobStatus
 from taskcenter.mariadb.service import InstanceService
@@ -103,7 +103,7 @@ async def create_instance(request: Request) -> Response:
     body = await read_body(request)
     svc, project_id = await _project(request, body)
     name, flavor, password, echoed, restore = parse_create(parse_body(body))
-    params: dict[str, Any] = {"password_hash": native_password_hash(password)}
+    params: dict[str, Any] = {SECRETS: {"password_hash": native_password_hash(password)}}
     job_name = "CreateGaussDBforMySQLInstance"
     if restore is not None:
         source = await _instance(svc, project_id, str(restore["source_instance_id"]))
@@ -314,7 +314,7 @@ async def create_users(request: Request) -> Response:
     """POST /v3/{project_id}/instances/{instance_id}/db-users (passwords kept only as hashes)."""
     body = await read_body(request)
     svc, project_id = await _project(request, body)
-    users = []
+    users, secrets = [], {}
     for i, raw in enumerate(_list(parse_body(body), "users", 50)):
         item = _object(raw, f"users[{i}]")
         name = item.get("name")
@@ -332,11 +332,14 @@ async def create_users(request: Request) -> Response:
             if not isinstance(db.get("name"), str) or not _DB_NAME.fullmatch(db["name"]):
                 raise InvalidParameter(f"users[{i}].databases[{j}].name: a database name.")
             grants.append({"name": db["name"], "readonly": bool(db.get("readonly"))})
-        users.append({"name": name, "password_hash": native_password_hash(password), "hosts": hosts,
-                      "databases": grants})  # fmt: skip
+        users.append({"name": name, "hosts": hosts, "databases": grants})
+        secrets[name] = native_password_hash(password)
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
     _require_normal(svc, instance)
-    job = await _operation(svc, instance, "CreateGaussDBforMySQLDatabaseUser", {"users": users})
+    if len(secrets) != len(users):
+        raise InvalidParameter("users: each user name may appear once.")
+    params = {"users": users, SECRETS: secrets}
+    job = await _operation(svc, instance, "CreateGaussDBforMySQLDatabaseUser", params)
     return JSON({"job_id": job.id}, status_code=202)
 
 

@@ -156,3 +156,17 @@ def apply_patch(job: Job, patch: JobPatch, now: datetime) -> tuple[Job, JobEvent
         changes["lease_owner"] = None
         changes["lease_expires"] = None
     return dataclasses.replace(job, **changes), event
+
+
+SECRETS = "secrets"
+
+
+def stored_params(job: Job) -> JsonObject:
+    """A job's params as they are kept: its ``secrets`` are erased once the job has ended.
+
+    Handlers that need a credential (say, a password hash for a new server) get it under
+    ``params["secrets"]`` for as long as the job can still run, and not a moment longer.
+    """
+    if job.status.is_final and SECRETS in job.params:
+        return {k: v for k, v in job.params.items() if k != SECRETS}
+    return job.params

@@ -10,6 +10,7 @@ from typing import Any
 from taskcenter.domain.clock import Clock
 from taskcenter.domain.errors import ServerUnavailable
 from taskcenter.domain.instance import DATASTORE, ENGINE_VERSION, FLAVORS, DbInstance, InstanceStatus
+from taskcenter.domain.job import SECRETS
 from taskcenter.engine.context import JobContext
 from taskcenter.engine.worker import PermanentFailure
 from taskcenter.mariadb.local import (
@@ -95,7 +96,9 @@ class InstanceService:
             server.write_config(ServerSettings(port, flavor.buffer_pool_mb, flavor.max_connections))
             await steps.run("create data directory", server.install())
             await steps.run("start server", server.start())
-            await steps.run("set root password", _set_root_password(server, ctx.params["password_hash"]))
+            await steps.run(
+                "set root password", _set_root_password(server, ctx.params[SECRETS]["password_hash"])
+            )
             await steps.run("health check", server.sql("SELECT VERSION()"))
             if "restore_from" in ctx.params:
                 await self._restore_into(ctx, server)
@@ -212,7 +215,8 @@ class InstanceService:
             statement = ""
             for host in user["hosts"]:
                 statement += (
-                    f"CREATE USER '{user['name']}'@'{host}' IDENTIFIED BY PASSWORD '{user['password_hash']}';"
+                    f"CREATE USER '{user['name']}'@'{host}' "
+                    f"IDENTIFIED BY PASSWORD '{ctx.params[SECRETS][user['name']]}';"
                 )
                 for db in user["databases"]:
                     privileges = "SELECT" if db["readonly"] else "ALL PRIVILEGES"

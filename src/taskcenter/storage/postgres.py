@@ -21,7 +21,7 @@ from taskcenter.domain.errors import (
     LeaseLost,
 )
 from taskcenter.domain.instance import Backup, DbInstance
-from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, apply_patch
+from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, apply_patch, stored_params
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
 from taskcenter.domain.requests import JobFilter, Page, ScheduleFilter
 from taskcenter.domain.status import JobStatus
@@ -253,7 +253,8 @@ class PostgresStore:
                     progress = CASE WHEN i.status = 'Completed' AND NOT j.cancel_requested
                         THEN 100 ELSE j.progress END,
                     fail_reason = CASE WHEN i.status = 'Failed' THEN i.reason ELSE j.fail_reason END,
-                    lease_owner = NULL, lease_expires = NULL
+                    lease_owner = NULL, lease_expires = NULL,
+                    params = j.params - 'secrets'  -- domain.job.stored_params
                 FROM input i
                 WHERE j.id = i.id AND j.status = 'Running' AND j.lease_owner = i.worker
                     AND j.attempt = i.attempt
@@ -640,16 +641,17 @@ async def _save(conn: Conn, current: Job, job: Job, event: JobEvent | None) -> J
     result = await conn.execute(
         "UPDATE jobs SET status = $1, started_at = $2, ended_at = $3, progress = $4, instance_id = $5, "
         "instance_name = $6, entities = $7, fail_reason = $8, sub_tasks = $9, run_at = $10, "
-        "attempt = $11, lease_owner = $12, lease_expires = $13, cancel_requested = $14 "
+        "attempt = $11, lease_owner = $12, lease_expires = $13, cancel_requested = $14, params = $19 "
         "WHERE id = $15 AND status = $16 AND attempt = $17 AND lease_owner IS NOT DISTINCT FROM $18",
         job.status.value, job.started, job.ended, job.progress,
         job.instance.id if job.instance else None, job.instance.name if job.instance else None,
         job.entities, job.fail_reason, [sub_task_to_json(s) for s in job.sub_tasks], job.run_at,
         job.attempt, job.lease_owner, job.lease_expires, job.cancel_requested, job.id,
-        current.status.value, current.attempt, current.lease_owner,
+        current.status.value, current.attempt, current.lease_owner, stored_params(job),
     )  # fmt: skip
     if result != "UPDATE 1":
         raise JobConflict()
+    job = dataclasses.replace(job, params=stored_params(job))
     if event is not None:
         await _insert_event(conn, event)
     return job

@@ -29,7 +29,7 @@ from taskcenter.domain.errors import (
     LeaseLost,
 )
 from taskcenter.domain.instance import Backup, DbInstance
-from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, apply_patch
+from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, apply_patch, stored_params
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
 from taskcenter.domain.requests import JobFilter, Page, ScheduleFilter
 from taskcenter.domain.status import JobStatus
@@ -665,18 +665,20 @@ def _save(conn: sqlite3.Connection, current: Job, job: Job, event: JobEvent | No
     cursor = conn.execute(
         "UPDATE jobs SET status = ?, started_us = ?, ended_us = ?, progress = ?, instance_id = ?, "
         "instance_name = ?, entities = ?, fail_reason = ?, sub_tasks = ?, run_at_us = ?, attempt = ?, "
-        "lease_owner = ?, lease_expires_us = ?, cancel_requested = ? "
+        "lease_owner = ?, lease_expires_us = ?, cancel_requested = ?, params = ? "
         "WHERE id = ? AND status = ? AND attempt = ? AND lease_owner IS ?",
         (
             job.status.value, _opt_us(job.started), _opt_us(job.ended), job.progress,
             job.instance.id if job.instance else None, job.instance.name if job.instance else None,
             orjson.dumps(job.entities).decode(), job.fail_reason, dump_sub_tasks(job.sub_tasks),
             _opt_us(job.run_at), job.attempt, job.lease_owner, _opt_us(job.lease_expires),
-            job.cancel_requested, job.id, current.status.value, current.attempt, current.lease_owner,
+            job.cancel_requested, orjson.dumps(stored_params(job)).decode(), job.id,
+            current.status.value, current.attempt, current.lease_owner,
         ),
     )  # fmt: skip
     if cursor.rowcount != 1:
         raise JobConflict()
+    job = dataclasses.replace(job, params=stored_params(job))
     if event is not None:
         _insert_event(conn, event)
     return job
