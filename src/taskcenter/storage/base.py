@@ -26,7 +26,7 @@ class LeaseStatus:
 class JobListing:
     jobs: list[Job]
     total_count: int
-    action_names: list[str]
+    action_names: list[str]  # every job name the project has used (for the console's filter)
 
 
 class Store(Protocol):

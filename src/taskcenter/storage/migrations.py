@@ -34,6 +34,7 @@ EXPECTED_TABLES: dict[str, dict[str, frozenset[str]]] = {
             {"id", "project_id", "name", "status", "flavor_ref", "port", "request", "created_us",
              "updated_us"}
         ),
+        "job_names": frozenset({"project_id", "name"}),
         "backups": frozenset(
             {"id", "project_id", "instance_id", "name", "description", "status", "size_bytes", "begin_us",
              "end_us"}
@@ -59,6 +60,7 @@ EXPECTED_TABLES: dict[str, dict[str, frozenset[str]]] = {
             {"id", "project_id", "name", "status", "flavor_ref", "port", "request", "created_at",
              "updated_at"}
         ),
+        "job_names": frozenset({"project_id", "name"}),
         "backups": frozenset(
             {"id", "project_id", "instance_id", "name", "description", "status", "size_bytes", "begin_at",
              "end_at"}

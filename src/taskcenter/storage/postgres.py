@@ -162,6 +162,11 @@ class PostgresStore:
                 assert existing is not None
                 return _job(existing), False
             await _insert_event(conn, JobEvent(job.id, None, job.status, now))
+            await conn.execute(
+                "INSERT INTO job_names (project_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                job.project_id,
+                job.name,
+            )
             if job.runnable:
                 await conn.execute("SELECT pg_notify($1, $2)", JOBS_CHANNEL, job.id)
             return job, True
@@ -198,12 +203,12 @@ class PostgresStore:
         rows = await self._pool.fetch(
             f"""
             WITH due AS (
-                SELECT seq FROM jobs WHERE runnable AND status = 'Pending' AND run_at <= $1
+                SELECT id FROM jobs WHERE runnable AND status = 'Pending' AND run_at <= $1
                 ORDER BY run_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED
             ), claimed AS (
                 UPDATE jobs j SET status = 'Running', started_at = COALESCE(j.started_at, $1),
                     attempt = j.attempt + 1, lease_owner = $3, lease_expires = $4
-                FROM due WHERE j.seq = due.seq
+                FROM due WHERE j.id = due.id
                 RETURNING {_J_COLUMNS}
             ), events AS (
                 INSERT INTO job_events (job_id, from_status, to_status, at, detail)
@@ -421,10 +426,7 @@ class PostgresStore:
             )  # fmt: skip
             total = await conn.fetchval(f"SELECT count(*) FROM jobs WHERE {condition}", *params)
             names = await conn.fetch(
-                "SELECT DISTINCT name FROM jobs WHERE project_id = $1 "
-                "AND (ended_at IS NULL OR ended_at >= $2) ORDER BY name",
-                project_id,
-                visible_since,
+                "SELECT name FROM job_names WHERE project_id = $1 ORDER BY name", project_id
             )
         return JobListing([_job(r) for r in rows], total, [r[0] for r in names])
 

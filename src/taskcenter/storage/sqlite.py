@@ -186,6 +186,9 @@ class SqliteStore:
                     raise InstanceBusy()
             job = new.to_job(now)
             conn.execute(f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({_PLACEHOLDERS})", _values(job))
+            conn.execute(
+                "INSERT OR IGNORE INTO job_names (project_id, name) VALUES (?, ?)", (job.project_id, job.name)
+            )
             _insert_event(conn, JobEvent(job.id, None, job.status, now))
             return job, True
 
@@ -425,8 +428,7 @@ class SqliteStore:
             ).fetchall()
             (total,) = conn.execute(f"SELECT count(*) FROM jobs WHERE {condition}", params).fetchone()
             names = conn.execute(
-                f"SELECT DISTINCT name FROM jobs WHERE project_id = ? AND {_VISIBLE} ORDER BY name",
-                (project_id, to_us(visible_since)),
+                "SELECT name FROM job_names WHERE project_id = ? ORDER BY name", (project_id,)
             ).fetchall()
         finally:
             conn.execute("COMMIT")

@@ -26,3 +26,17 @@ CREATE TABLE backups (
     end_at       TIMESTAMPTZ
 );
 CREATE INDEX backups_project ON backups (project_id, begin_at);
+
+-- Fewer indexes on jobs, since every claim and end updates a row and every index takes an entry:
+-- id becomes the primary key (seq stays, ordered by the (project_id, seq) index), and the
+-- action names a project has used move to their own small table.
+ALTER TABLE jobs DROP CONSTRAINT jobs_pkey;
+ALTER TABLE jobs DROP CONSTRAINT jobs_id_key;
+ALTER TABLE jobs ADD PRIMARY KEY (id);
+DROP INDEX jobs_project_name;
+CREATE TABLE job_names (
+    project_id  TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    PRIMARY KEY (project_id, name)
+);
+INSERT INTO job_names SELECT DISTINCT project_id, name FROM jobs;
