@@ -190,7 +190,10 @@ async def pickup_delays(samples: int, postgres: bool, work: Path) -> list[float]
 # --- baselines --------------------------------------------------------------------------------
 
 
-async def pgqueuer_run(jobs: int, concurrency: int) -> float:
+async def pgqueuer_run(jobs: int, concurrency: int, capped: bool) -> float:
+    """pgqueuer in drain mode. ``capped``: at most ``concurrency`` jobs at once, as taskcenter's
+    workers are (pgqueuer then needs batches of half that); otherwise its default, batches of
+    ``concurrency`` and no cap on jobs in flight."""
     from pgqueuer import AsyncpgDriver, Queries, QueueManager
     from pgqueuer.domain.types import QueueExecutionMode
 
@@ -208,7 +211,10 @@ async def pgqueuer_run(jobs: int, concurrency: int) -> float:
 
         started = time.perf_counter()
         await qm.run(
-            batch_size=concurrency, mode=QueueExecutionMode.drain, dequeue_timeout=timedelta(seconds=1)
+            batch_size=concurrency // 2 if capped else concurrency,
+            max_concurrent_tasks=concurrency if capped else None,
+            mode=QueueExecutionMode.drain,
+            dequeue_timeout=timedelta(seconds=1),
         )
         elapsed = time.perf_counter() - started
         remaining = await conn.fetchval("SELECT count(*) FROM pgqueuer")
@@ -262,7 +268,8 @@ def main() -> None:
         ("taskcenter, SQLite, embedded worker", lambda: taskcenter_sqlite(n, c, work)),
         ("taskcenter, PostgreSQL, 1 worker process", lambda: taskcenter_postgres(n, c, 1, work)),
         ("taskcenter, PostgreSQL, 2 worker processes", lambda: taskcenter_postgres(n, c, 2, work)),
-        ("pgqueuer, PostgreSQL, 1 worker", lambda: pgqueuer_run(n, c)),
+        ("pgqueuer, PostgreSQL, 1 worker, default (batch c, no cap)", lambda: pgqueuer_run(n, c, False)),
+        ("pgqueuer, PostgreSQL, 1 worker, at most c at once (batch c/2)", lambda: pgqueuer_run(n, c, True)),
         ("procrastinate, PostgreSQL, 1 worker", lambda: procrastinate_run(n, c)),
     ]
     results = []
