@@ -127,7 +127,8 @@ async def test_stop_hands_back_retry_safe_jobs_and_fails_the_others(store: Store
 
 
 async def test_a_worker_that_lost_its_lease_stops_and_changes_nothing(store: Store) -> None:
-    job = await submit(store, "TestSlowRetrySafe", seconds=30)
+    # Progress every 0.1 s: an unfenced write would land within the window checked below.
+    job = await submit(store, "TestSlowRetrySafe", seconds=2)
     async with running(store):
         await until(lambda: _is(store, job.id, JobStatus.RUNNING))
         # Another node decided this worker was dead (its clock ran ahead) and rescued the job.
