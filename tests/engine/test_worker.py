@@ -127,14 +127,16 @@ async def test_stop_hands_back_retry_safe_jobs_and_fails_the_others(store: Store
 
 
 async def test_a_worker_that_lost_its_lease_stops_and_changes_nothing(store: Store) -> None:
-    # Progress every 0.1 s: an unfenced write would land within the window checked below.
+    # A long lease, so no heartbeat comes to stop the handler: only the fence on its writes
+    # protects the job. The handler writes progress every 0.1 s.
+    slow_heartbeat = WorkerConfig(concurrency=4, lease=timedelta(seconds=30), poll_interval=0.05, grace=0.3)
     job = await submit(store, "TestSlowRetrySafe", seconds=2)
-    async with running(store):
+    async with running(store, slow_heartbeat):
         await until(lambda: _is(store, job.id, JobStatus.RUNNING))
         # Another node decided this worker was dead (its clock ran ahead) and rescued the job.
         [rescued] = await store.rescue_expired(system_clock() + timedelta(hours=1), 10)
         assert rescued.status is JobStatus.PENDING
-        await asyncio.sleep(FAST.heartbeat * 3)
+        await asyncio.sleep(0.5)
         after = await store.find_job(job.id)
         assert after == rescued  # the old worker wrote nothing more
 
