@@ -98,7 +98,6 @@ async def cancel_job(request: Request) -> Response:
 async def show_job(request: Request) -> Response:
     """GET /internal/v1/jobs/{job_id}: a job of any project, with its sub-tasks and history."""
     svc, job = await _admin_job(request)
-    job_id = job.id
     view = _producer_view(job)
     view["events"] = [
         {
@@ -107,6 +106,6 @@ async def show_job(request: Request) -> Response:
             "at": e.at.isoformat(),
             "detail": e.detail,
         }
-        for e in await svc.store.job_events(job_id)
+        for e in await svc.store.job_events(job.id)
     ]
     return JSON(view)

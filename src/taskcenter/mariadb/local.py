@@ -45,19 +45,14 @@ def _program(name: str) -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
+    """A port the kernel says is free on 127.0.0.1 now (the server binds it moments later)."""
+    try:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port: int = s.getsockname()[1]
+            return port
+    except OSError as exc:
+        raise ServerError(f"no free TCP port on 127.0.0.1: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,6 @@ from taskcenter.mariadb.local import (
     ServerSettings,
     free_port,
     missing_programs,
-    port_is_free,
 )
 from taskcenter.storage.base import Store
 
@@ -267,10 +266,7 @@ async def _check_installed() -> None:
 
 
 async def _allocate() -> int:
-    port = free_port()
-    if not port_is_free(port):
-        raise ServerError("no free TCP port on 127.0.0.1")
-    return port
+    return free_port()
 
 
 async def _set_root_password(server: LocalServer, password_hash: str) -> None:
