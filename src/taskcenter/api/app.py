@@ -9,22 +9,16 @@ from datetime import timedelta
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from taskcenter.api import identity_routes, instances, jobs, producer
+from taskcenter.api import errors, identity_routes, instances, jobs, producer
 from taskcenter.api.context import Services
+from taskcenter.api.jobs import HotPath
 from taskcenter.api.middleware import RequestContext
-from taskcenter.api.responses import JSON, error_response, language
+from taskcenter.api.responses import JSON
 from taskcenter.domain.clock import Clock, system_clock
-from taskcenter.domain.errors import (
-    MethodNotAllowed,
-    RouteNotFound,
-    ServerFailure,
-    TaskcenterError,
-)
 from taskcenter.engine.registry import Registry
 from taskcenter.identity.authenticator import Authenticator
 from taskcenter.mariadb.service import InstanceService
@@ -38,30 +32,6 @@ DEFAULT_RETENTION = timedelta(days=30)
 
 async def health(request: Request) -> Response:
     return JSON({"status": "ok"})
-
-
-async def _taskcenter_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, TaskcenterError)
-    if exc.http_status == 401:
-        log.info(
-            "authentication failed request_id=%s path=%s: %s",
-            request.scope["state"]["request_id"], request.url.path, exc.detail,
-        )  # fmt: skip
-    return error_response(exc, language(request))
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    error: TaskcenterError = MethodNotAllowed() if exc.status_code == 405 else RouteNotFound()
-    return error_response(error, language(request))
-
-
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.error(
-        "server failure request_id=%s %s %s",
-        request.scope["state"]["request_id"], request.method, request.url.path, exc_info=exc,
-    )  # fmt: skip
-    return error_response(ServerFailure(), language(request))
 
 
 ROUTES = [
@@ -135,10 +105,6 @@ def create_app(
     app = Starlette(
         routes=ROUTES,
         lifespan=lifespan,
-        exception_handlers={
-            TaskcenterError: _taskcenter_error,
-            HTTPException: _http_error,
-            Exception: _unexpected,
-        },
+        exception_handlers=errors.HANDLERS,
     )
-    return RequestContext(app)
+    return RequestContext(HotPath(app))

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.types import Scope, Send
 
@@ -71,9 +69,8 @@ async def read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-async def send_json(send: Send, content: Any, status: int = 200) -> None:
-    """A JSON answer straight to the ASGI server, for routes written as raw ASGI apps."""
-    body = orjson.dumps(content)
+async def send_body(send: Send, body: bytes, status: int = 200) -> None:
+    """A rendered JSON answer straight to the ASGI server, for routes written as raw ASGI apps."""
     await send(
         {
             "type": "http.response.start",

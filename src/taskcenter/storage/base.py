@@ -50,6 +50,15 @@ class Store(Protocol):
 
     async def get_job(self, project_id: str, job_id: str, visible_since: datetime) -> Job | None: ...
 
+    async def show_job(self, project_id: str, job_id: str, visible_since: datetime) -> bytes | None:
+        """The body of GET /v3/{project_id}/jobs?id=, ``{"job": job_info(job)}`` as JSON, or None
+        for an unknown, foreign or expired job alike.
+
+        Rendered by the store, not from a Job: that route is most of a task center's traffic,
+        and rendering in the database measured as costly as the rest of the request.
+        """
+        ...
+
     async def find_job(self, job_id: str) -> Job | None:
         """A job of any project, retention ignored: for producers and maintenance only."""
         ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -21,13 +22,22 @@ from taskcenter.domain.errors import (
     LeaseLost,
 )
 from taskcenter.domain.instance import Backup, DbInstance
-from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, apply_patch, stored_params
+from taskcenter.domain.job import (
+    Instance,
+    Job,
+    JobEvent,
+    JobPatch,
+    NewJob,
+    apply_patch,
+    stored_params,
+)
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
 from taskcenter.domain.requests import JobFilter, Page, ScheduleFilter
 from taskcenter.domain.status import JobStatus
 from taskcenter.domain.wire import sub_task_to_json
 from taskcenter.storage.base import JobListing, LeaseStatus
 from taskcenter.storage.migrations import check_schema, migrations
+from taskcenter.storage.postgres_polls import PostgresPolls
 from taskcenter.storage.rows import load_sub_tasks
 
 _JOB_COLUMNS = (
@@ -119,6 +129,7 @@ class PostgresStore:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self._polls = PostgresPolls(pool, asyncio.get_running_loop())
 
     @classmethod
     async def open(cls, url: str, *, min_size: int = 2, max_size: int = 10) -> PostgresStore:
@@ -131,6 +142,7 @@ class PostgresStore:
         return cls(pool)
 
     async def close(self) -> None:
+        self._polls.close()
         await self._pool.close()
 
     # Jobs
@@ -180,6 +192,9 @@ class PostgresStore:
             visible_since,
         )
         return _job(row) if row else None
+
+    async def show_job(self, project_id: str, job_id: str, visible_since: datetime) -> bytes | None:
+        return await self._polls.lookup(project_id, job_id, visible_since)
 
     async def find_job(self, job_id: str) -> Job | None:
         row = await self._pool.fetchrow(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = $1", job_id)

@@ -29,13 +29,22 @@ from taskcenter.domain.errors import (
     LeaseLost,
 )
 from taskcenter.domain.instance import Backup, DbInstance
-from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, apply_patch, stored_params
+from taskcenter.domain.job import (
+    Instance,
+    Job,
+    JobEvent,
+    JobPatch,
+    NewJob,
+    apply_patch,
+    stored_params,
+)
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
 from taskcenter.domain.requests import JobFilter, Page, ScheduleFilter
 from taskcenter.domain.status import JobStatus
 from taskcenter.storage.base import JobListing, LeaseStatus
 from taskcenter.storage.migrations import check_schema, migrations
 from taskcenter.storage.rows import dump_sub_tasks, from_us, load_sub_tasks, opt_from_us, to_us
+from taskcenter.storage.sqlite_polls import SqlitePolls
 
 T = TypeVar("T")
 
@@ -131,9 +140,10 @@ def _connect(path: Path) -> sqlite3.Connection:
 class SqliteStore:
     dialect = "sqlite"
 
-    def __init__(self, reader: sqlite3.Connection, writer: sqlite3.Connection) -> None:
+    def __init__(self, reader: sqlite3.Connection, writer: sqlite3.Connection, polls: SqlitePolls) -> None:
         self._reader = reader
         self._writer = writer
+        self._polls = polls
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._listeners: list[Callable[[], None]] = []
 
@@ -142,11 +152,12 @@ class SqliteStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = _connect(path)
         _migrate(writer)
-        return cls(_connect(path), writer)
+        return cls(_connect(path), writer, SqlitePolls(_connect(path), asyncio.get_running_loop()))
 
     async def close(self) -> None:
         await self._write(lambda c: None)
         self._pool.shutdown(wait=True)
+        self._polls.close()
         self._reader.close()
         self._writer.close()
 
@@ -215,6 +226,9 @@ class SqliteStore:
             (job_id, project_id, to_us(visible_since)),
         ).fetchone()
         return _job(row) if row else None
+
+    async def show_job(self, project_id: str, job_id: str, visible_since: datetime) -> bytes | None:
+        return await self._polls.lookup(project_id, job_id, visible_since)
 
     async def find_job(self, job_id: str) -> Job | None:
         row = self._reader.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()

@@ -1,0 +1,50 @@
+"""The one mapping from exceptions to answers, shared by Starlette's handlers and the hot path."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from taskcenter.api.responses import error_response, language
+from taskcenter.domain.errors import MethodNotAllowed, RouteNotFound, ServerFailure, TaskcenterError
+
+log = logging.getLogger("taskcenter.api")
+
+
+async def taskcenter_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TaskcenterError)
+    if exc.http_status == 401:
+        log.info(
+            "authentication failed request_id=%s path=%s: %s",
+            request.scope["state"]["request_id"], request.url.path, exc.detail,
+        )  # fmt: skip
+    return error_response(exc, language(request))
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    error: TaskcenterError = MethodNotAllowed() if exc.status_code == 405 else RouteNotFound()
+    return error_response(error, language(request))
+
+
+async def unexpected(request: Request, exc: Exception) -> Response:
+    log.error(
+        "server failure request_id=%s %s %s",
+        request.scope["state"]["request_id"], request.method, request.url.path, exc_info=exc,
+    )  # fmt: skip
+    return error_response(ServerFailure(), language(request))
+
+
+async def answer_error(request: Request, exc: Exception) -> Response:
+    """The answer Starlette's exception handlers would give for ``exc``."""
+    if isinstance(exc, TaskcenterError):
+        return await taskcenter_error(request, exc)
+    if isinstance(exc, HTTPException):
+        return await http_error(request, exc)
+    return await unexpected(request, exc)
+
+
+HANDLERS = {TaskcenterError: taskcenter_error, HTTPException: http_error, Exception: unexpected}
