@@ -19,7 +19,7 @@ def verify(method: str, url: str, headers: dict[str, str], body: bytes = b"", sk
     lowered = Headers(headers={k: v for k, v in headers.items()})
     signature = aksk.parse_authorization(lowered["authorization"])
     aksk.check_date(lowered, signature, datetime.now(UTC))
-    aksk.verify(sk, signature, method, path, query, lowered, body)
+    aksk.verify(aksk.keyed(sk), signature, method, path, query, lowered, body)
 
 
 @pytest.mark.parametrize(
@@ -29,6 +29,8 @@ def verify(method: str, url: str, headers: dict[str, str], body: bytes = b"", sk
         ("GET", "http://127.0.0.1:8080/v3/p1/immediate-jobs?status=Running&limit=10&offset=1", b""),
         ("GET", "http://127.0.0.1:8080/v3/p1/immediate-jobs?start_time=2026-01-01T00%3A00%3A00%2B0000", b""),
         ("GET", "http://127.0.0.1:8080/v3/p1/immediate-jobs?job_name=a%20b&job_name=a", b""),
+        ("GET", "http://127.0.0.1:8080/v3/p1/immediate-jobs?job_name=b&job_name=a&limit=10&x_y.z~=1", b""),
+        ("GET", "http://127.0.0.1:8080/v3/p~1.x_y-z/jobs?id=a9767ede-fe0f-4888-9003-e843a4c90514", b""),
         ("DELETE", "http://127.0.0.1:8080/v3/p1/jobs/a9767ede-fe0f-4888-9003-e843a4c90514", b""),
         ("POST", "http://127.0.0.1:8080/internal/v1/jobs", b'{"name": "X", "project_id": "p"}'),
         ("PATCH", "http://127.0.0.1:8080/internal/v1/jobs/x", '{"fail_reason": "磁盘已满"}'.encode()),
@@ -70,6 +72,14 @@ def test_stale_or_future_dates_are_refused(skew: timedelta) -> None:
     date = (datetime.now(UTC) + skew).strftime("%Y%m%dT%H%M%SZ")
     headers = sign(AK, SK, "GET", url, headers={"X-Sdk-Date": date})
     with pytest.raises(AuthenticationFailed, match="15 minutes"):
+        verify("GET", url, headers)
+
+
+@pytest.mark.parametrize("date", ["2026-11-27T10:00:00Z", "20261327T100000Z", "20260230T100000Z", "20261127T1000Z"])
+def test_malformed_dates_say_so(date: str) -> None:
+    url = "http://127.0.0.1:8080/v3/p1/jobs?id=x"
+    headers = {**sign(AK, SK, "GET", url), "X-Sdk-Date": date}  # the SDK refuses to sign such dates
+    with pytest.raises(AuthenticationFailed, match="YYYYMMDDTHHMMSSZ"):
         verify("GET", url, headers)
 
 

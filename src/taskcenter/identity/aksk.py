@@ -20,6 +20,11 @@ ALGORITHM = "SDK-HMAC-SHA256"
 DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 MAX_CLOCK_SKEW = timedelta(minutes=15)
 EMPTY_HASH = hashlib.sha256(b"").hexdigest()
+# Paths and queries made only of characters that percent-encoding leaves alone: their canonical
+# form is themselves, and every poll's request is one of them (unquote/quote cost microseconds).
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~/]*")
+_PLAIN_QUERY = re.compile(r"[A-Za-z0-9\-._~=&]*")
+_SDK_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
 _AUTHORIZATION = re.compile(
     r"SDK-HMAC-SHA256\s+Access=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-fA-F]+)"
 )
@@ -47,17 +52,25 @@ def _encode(value: str) -> str:
 
 
 def canonical_uri(path: str) -> str:
+    if _PLAIN_PATH.fullmatch(path):
+        return path if path.endswith("/") else path + "/"
     uri = "/".join(_encode(segment) for segment in unquote(path).split("/"))
     return uri if uri.endswith("/") else uri + "/"
 
 
 def canonical_query(query_string: str) -> str:
+    plain = _PLAIN_QUERY.fullmatch(query_string) is not None
+    if plain and "&" not in query_string:  # one parameter, as in every poll
+        return query_string if "=" in query_string or not query_string else query_string + "="
     pairs = []
     for part in query_string.split("&"):
         if not part:
             continue
         key, _, value = part.partition("=")
-        pairs.append((unquote(key), unquote(value)))
+        pairs.append((key, value) if plain else (unquote(key), unquote(value)))
+    if plain:
+        pairs.sort()
+        return "&".join(f"{k}={v}" for k, v in pairs)
     pairs.sort()
     return "&".join(f"{_encode(k)}={_encode(v)}" for k, v in pairs)
 
@@ -94,18 +107,53 @@ def string_to_sign(
     return f"{ALGORITHM}\n{headers.get('x-sdk-date', '')}\n{digest}"
 
 
-def sign(secret_key: str, to_sign: str) -> str:
-    return hmac.new(secret_key.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
+def keyed(secret_key: str) -> hmac.HMAC:
+    """An HMAC-SHA256 keyed with the secret, to copy for each request of that access key.
+
+    Copying skips re-keying, and feeding a short message to a copy keeps the GIL, where the
+    one-shot hmac.digest releases it: on the poll path that handed the GIL to the store's
+    reader thread on every signed request.
+    """
+    return hmac.new(secret_key.encode(), digestmod=hashlib.sha256)
+
+
+def sign(key: hmac.HMAC, to_sign: str) -> str:
+    mac = key.copy()
+    mac.update(to_sign.encode())
+    return mac.hexdigest()
+
+
+_recent_dates: dict[str, datetime | None] = {}
+
+
+def _sdk_date(raw: str) -> datetime | None:
+    """YYYYMMDDTHHMMSSZ as a datetime; strptime took longer than verifying the signature.
+
+    Every request signed in the same second carries the same date, so the last few are kept.
+    """
+    if (known := _recent_dates.get(raw)) is not None:
+        return known
+    match = _SDK_DATE.fullmatch(raw)
+    if match is None:
+        return None
+    try:
+        year, month, day, hour, minute, second = map(int, match.groups())
+        parsed = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:  # a month 13, a February 30
+        return None
+    if len(_recent_dates) >= 64:
+        _recent_dates.clear()
+    _recent_dates[raw] = parsed
+    return parsed
 
 
 def check_date(headers: Mapping[str, str], signature: Signature, now: datetime) -> None:
     raw = headers.get("x-sdk-date")
     if not raw or "x-sdk-date" not in signature.signed_headers:
         raise AuthenticationFailed("the signed request has no signed X-Sdk-Date header.")
-    try:
-        sent = datetime.strptime(raw, DATE_FORMAT).replace(tzinfo=UTC)
-    except ValueError:
-        raise AuthenticationFailed(f"X-Sdk-Date {raw!r} is not in the form YYYYMMDDTHHMMSSZ.") from None
+    sent = _sdk_date(raw)
+    if sent is None:
+        raise AuthenticationFailed(f"X-Sdk-Date {raw!r} is not in the form YYYYMMDDTHHMMSSZ.")
     if abs(now - sent) > MAX_CLOCK_SKEW:
         raise AuthenticationFailed(
             f"X-Sdk-Date {raw} is more than 15 minutes away from the server's time "
@@ -116,7 +164,7 @@ def check_date(headers: Mapping[str, str], signature: Signature, now: datetime) 
 
 
 def verify(
-    secret_key: str,
+    key: hmac.HMAC,
     signature: Signature,
     method: str,
     path: str,
@@ -125,7 +173,7 @@ def verify(
     body: bytes,
 ) -> None:
     expected = sign(
-        secret_key,
+        key,
         string_to_sign(method, path, query_string, headers, signature.signed_headers, body),
     )
     if not hmac.compare_digest(expected, signature.signature):

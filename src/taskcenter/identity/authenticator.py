@@ -7,13 +7,14 @@ credential could still be honoured on a node.
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Iterable, Mapping
 from typing import Generic, TypeVar
 
 from taskcenter.domain.clock import Clock
 from taskcenter.domain.errors import AuthenticationFailed
-from taskcenter.domain.principals import AccessKey, IssuedToken, Principal
+from taskcenter.domain.principals import IssuedToken, Principal
 from taskcenter.identity import aksk
 from taskcenter.identity.secrets import token_hash
 from taskcenter.storage.base import Store
@@ -21,10 +22,11 @@ from taskcenter.storage.base import Store
 CACHE_SECONDS = 60.0
 CACHE_ENTRIES = 100_000
 
+K = TypeVar("K")
 V = TypeVar("V")
 
 
-class _RecentCache(Generic[V]):
+class _RecentCache(Generic[K, V]):
     """A dict whose entries are trusted for CACHE_SECONDS.
 
     Written here rather than cachetools.TTLCache because this sits on the hottest path:
@@ -33,15 +35,15 @@ class _RecentCache(Generic[V]):
     """
 
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, V]] = {}
+        self._entries: dict[K, tuple[float, V]] = {}
 
-    def get(self, key: str) -> V | None:
+    def get(self, key: K) -> V | None:
         entry = self._entries.get(key)
         if entry is None or time.monotonic() - entry[0] > CACHE_SECONDS:
             return None
         return entry[1]
 
-    def put(self, key: str, value: V) -> None:
+    def put(self, key: K, value: V) -> None:
         if len(self._entries) >= CACHE_ENTRIES:
             self._entries.clear()
         self._entries[key] = (time.monotonic(), value)
@@ -51,8 +53,10 @@ class Authenticator:
     def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
-        self._tokens: _RecentCache[IssuedToken] = _RecentCache()
-        self._keys: _RecentCache[tuple[AccessKey, Principal]] = _RecentCache()
+        # Keyed by the token itself, which the request carries anyway: hashing it is needed
+        # only to find it in the store.
+        self._tokens: _RecentCache[bytes, IssuedToken] = _RecentCache()
+        self._keys: _RecentCache[str, tuple[hmac.HMAC, Principal]] = _RecentCache()
 
     async def authenticate(
         self,
@@ -69,7 +73,7 @@ class Authenticator:
         """
         for name, value in raw_headers:
             if name == b"x-auth-token" and value:
-                return await self._from_token(value.decode("latin-1"))
+                return await self._from_token(value)
         headers = {k.decode("latin-1"): v.decode("utf-8", "replace") for k, v in raw_headers}
         authorization = headers.get("authorization")
         if authorization:
@@ -78,14 +82,13 @@ class Authenticator:
             "x-auth-token not found, and the request is not signed with AK/SK (no Authorization header)."
         )
 
-    async def _from_token(self, token: str) -> Principal:
-        digest = token_hash(token)
-        issued = self._tokens.get(digest)
+    async def _from_token(self, token: bytes) -> Principal:
+        issued = self._tokens.get(token)
         if issued is None:
-            issued = await self._store.get_token(digest)
+            issued = await self._store.get_token(token_hash(token.decode("latin-1")))
             if issued is None:
                 raise AuthenticationFailed("the X-Auth-Token is not a token this service issued.")
-            self._tokens.put(digest, issued)
+            self._tokens.put(token, issued)
         if issued.expires_at <= self._clock():
             raise AuthenticationFailed(
                 "token expires: the X-Auth-Token expired; get a new one from POST /v3/auth/tokens."
@@ -105,10 +108,11 @@ class Authenticator:
         aksk.check_date(headers, signature, self._clock())
         found = self._keys.get(signature.access_key)
         if found is None:
-            found = await self._store.get_access_key(signature.access_key)
-            if found is None:
+            stored = await self._store.get_access_key(signature.access_key)
+            if stored is None:
                 raise AuthenticationFailed("the access key (AK) is unknown.")
+            found = (aksk.keyed(stored[0].secret_key), stored[1])
             self._keys.put(signature.access_key, found)
         key, principal = found
-        aksk.verify(key.secret_key, signature, method, path, query_string, headers, body)
+        aksk.verify(key, signature, method, path, query_string, headers, body)
         return principal

@@ -27,12 +27,13 @@ Batch = list[Lookup]
 
 
 class PollBatcher(ABC):
-    """Batches lookups made on the event loop's thread; one batch is fetched at a time."""
+    """Batches lookups made on the event loop's thread, ``in_flight`` batches at a time."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, in_flight: int) -> None:
         self._loop = loop
         self._pending: Batch = []
-        self._busy = False
+        self._in_flight = 0
+        self._max_in_flight = in_flight
         self._closed = False
 
     def lookup(self, project_id: str, job_id: str, visible_since: datetime) -> asyncio.Future[bytes | None]:
@@ -41,7 +42,7 @@ class PollBatcher(ABC):
             raise RuntimeError("the store is closed")
         future: asyncio.Future[bytes | None] = self._loop.create_future()
         self._pending.append((job_id, project_id, visible_since, future))
-        if not self._busy:
+        if self._in_flight < self._max_in_flight:
             self._dispatch()
         return future
 
@@ -58,7 +59,7 @@ class PollBatcher(ABC):
 
     def _dispatch(self) -> None:
         batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-        self._busy = True
+        self._in_flight += 1
         self._fetch(batch)
 
     def _finish(self, batch: Batch, found: dict[int, str] | None, error: BaseException | None) -> None:
@@ -74,6 +75,6 @@ class PollBatcher(ABC):
                 if not future.done():  # a caller that went away is skipped
                     body = found.get(index)
                     future.set_result(None if body is None else body.encode())
-        self._busy = False
+        self._in_flight -= 1
         if self._pending and not self._closed:
             self._dispatch()
