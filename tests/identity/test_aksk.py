@@ -75,7 +75,9 @@ def test_stale_or_future_dates_are_refused(skew: timedelta) -> None:
         verify("GET", url, headers)
 
 
-@pytest.mark.parametrize("date", ["2026-11-27T10:00:00Z", "20261327T100000Z", "20260230T100000Z", "20261127T1000Z"])
+@pytest.mark.parametrize(
+    "date", ["2026-11-27T10:00:00Z", "20261327T100000Z", "20260230T100000Z", "20261127T1000Z"]
+)
 def test_malformed_dates_say_so(date: str) -> None:
     url = "http://127.0.0.1:8080/v3/p1/jobs?id=x"
     headers = {**sign(AK, SK, "GET", url), "X-Sdk-Date": date}  # the SDK refuses to sign such dates
