@@ -112,3 +112,28 @@ def test_the_sdk_reads_a_job_signed_with_aksk(api: Api) -> None:
     job = api.create_job()
     response = api.signed("GET", f"{api.job_path()}?id={job['id']}", who="a")
     assert response.status_code == 200 and response.json()["job"]["id"] == job["id"]
+
+
+def test_polls_at_once_each_get_their_own_answer(api: Api) -> None:
+    """Concurrent polls share batched lookups; none may get another poll's job, or see B's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    mine = [api.create_job(name=f"Job{n}") for n in range(12)]
+    theirs = api.create_job(who="b")
+    asks = [(job["id"], job["name"]) for job in mine] * 8 + [(theirs["id"], None)] * 8
+
+    def poll(ask: tuple[str, str | None]) -> tuple[int, str | None]:
+        response = api.get(api.job_path(), params={"id": ask[0]})
+        return response.status_code, response.json().get("job", {}).get("name")
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(poll, asks))
+    assert answers == [(200, name) if name else (400, None) for _, name in asks]  # DBS.200543
+
+
+def test_only_get_is_the_poll(api: Api) -> None:
+    job = api.create_job()
+    wrong = api.http.post(api.job_path(), params={"id": job["id"]}, headers={"X-Auth-Token": api.token("a")})
+    assert wrong.status_code == 405 and wrong.json()["error_code"] == "APIGW.0101"
+    head = api.http.head(api.job_path(), params={"id": job["id"]}, headers={"X-Auth-Token": api.token("a")})
+    assert head.status_code == 200 and head.content == b""

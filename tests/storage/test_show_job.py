@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import timedelta
+from pathlib import Path
 
 import orjson
 import pytest
@@ -13,6 +15,7 @@ from taskcenter.domain.status import JobStatus
 from taskcenter.domain.wire import job_info
 from taskcenter.storage.base import Store
 from taskcenter.storage.polls import MAX_BATCH
+from taskcenter.storage.sqlite import SqliteStore
 from tests.storage.test_contract import LONG_AGO, T0
 
 ENTITIES = [
@@ -98,3 +101,20 @@ async def test_a_poll_whose_caller_went_away_does_not_disturb_the_others(store: 
     with pytest.raises(asyncio.CancelledError):
         await gone
     assert await store.show_job("p1", job.id, LONG_AGO) is not None
+
+
+async def test_a_failed_batch_fails_its_polls_and_the_next_batch_works(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "taskcenter.db")
+    try:
+        job, _ = await store.create_job(NewJob("p1", "Job"), T0)
+        raw = sqlite3.connect(tmp_path / "taskcenter.db", isolation_level=None)
+        raw.execute("ALTER TABLE jobs RENAME TO jobs_away")
+        with pytest.raises(sqlite3.OperationalError, match="no such table"):
+            await store.show_job("p1", job.id, LONG_AGO)
+        raw.execute("ALTER TABLE jobs_away RENAME TO jobs")
+        raw.close()
+        assert await store.show_job("p1", job.id, LONG_AGO) is not None
+    finally:
+        await store.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        await store.show_job("p1", job.id, LONG_AGO)

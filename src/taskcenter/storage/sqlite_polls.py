@@ -11,6 +11,7 @@ that step and to hand its text back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import sqlite3
 import threading
@@ -67,13 +68,15 @@ class SqlitePolls(PollBatcher):
 
     def _run(self, conn: sqlite3.Connection) -> None:
         while (batch := self._batches.get()) is not None:
+            found: dict[int, str] | None = None
+            error: Exception | None = None
             try:
-                keys = orjson.dumps(
-                    [[job_id, project_id, to_us(since)] for job_id, project_id, since, _ in batch]
-                )
+                keys = orjson.dumps([[job, project, to_us(since)] for job, project, since, _ in batch])
                 (text,) = conn.execute(_BATCH_QUERY, (keys.decode(),)).fetchone()
                 found = dict(orjson.loads(text))
-                self._loop.call_soon_threadsafe(self._finish, batch, found, None)
             except Exception as exc:  # handed to every caller of the batch
-                self._loop.call_soon_threadsafe(self._finish, batch, None, exc)
+                error = exc
+            # RuntimeError: the loop is closed, and nobody waits for this batch any more.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._finish, batch, found, error)
         conn.close()
