@@ -127,9 +127,9 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 class PostgresStore:
     dialect = "postgres"
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, url: str) -> None:
         self._pool = pool
-        self._polls = PostgresPolls(pool, asyncio.get_running_loop())
+        self._polls = PostgresPolls(url, asyncio.get_running_loop())
 
     @classmethod
     async def open(cls, url: str, *, min_size: int = 2, max_size: int = 10) -> PostgresStore:
@@ -139,10 +139,10 @@ class PostgresStore:
         finally:
             await conn.close()
         pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init_connection)
-        return cls(pool)
+        return cls(pool, url)
 
     async def close(self) -> None:
-        self._polls.close()
+        await self._polls.close()
         await self._pool.close()
 
     # Jobs

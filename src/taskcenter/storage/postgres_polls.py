@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+import orjson
 
 from taskcenter.storage.polls import Batch, PollBatcher
 
@@ -27,25 +28,39 @@ _SHOWN_JOB = f"""json_build_object('job', json_build_object(
     'entities', jobs.entities,
     'fail_reason', CASE WHEN jobs.status = 'Failed' THEN jobs.fail_reason ELSE '' END))::text"""
 
-# Unknown, foreign and expired jobs alike get no row; each row answers its key's position.
+# The keys arrive as one JSON text, [[job id, project id, visible since], ...]: measured, it
+# costs both the event loop and PostgreSQL less than three typed arrays. Unknown, foreign and
+# expired jobs alike get no row; each row answers its key's position.
 _BATCH_QUERY = f"""
 SELECT (k.i - 1)::int, {_SHOWN_JOB}
-FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS k(id, project_id, since, i)
-JOIN jobs ON jobs.id = k.id AND jobs.project_id = k.project_id
-WHERE jobs.ended_at IS NULL OR jobs.ended_at >= k.since
+FROM json_array_elements($1::json) WITH ORDINALITY AS k(key, i)
+JOIN jobs ON jobs.id = (k.key->>0)::uuid AND jobs.project_id = k.key->>1
+WHERE jobs.ended_at IS NULL OR jobs.ended_at >= (k.key->>2)::timestamptz
 """
 
 
 class PostgresPolls(PollBatcher):
-    def __init__(self, pool: asyncpg.Pool, loop: asyncio.AbstractEventLoop) -> None:
+    """Fetches batches on connections of its own, one per batch in flight.
+
+    Not through the store's pool: a pool's acquire and release cost the event loop more than
+    the query, and its release runs a reset statement, a second round trip per batch.
+    """
+
+    def __init__(self, url: str, loop: asyncio.AbstractEventLoop) -> None:
         # Two batches at a time: with one, the event loop sat idle for a third of the time
         # while PostgreSQL answered; with three, batches got too small to pay for themselves.
         super().__init__(loop, in_flight=2)
-        self._pool = pool
+        self._url = url
+        self._idle: list[asyncpg.Connection] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def close(self) -> None:
+    async def close(self) -> None:
         self._close()
+        if self._tasks:
+            await asyncio.wait(self._tasks)
+        for conn in self._idle:
+            await conn.close()
+        self._idle = []
 
     def _fetch(self, batch: Batch) -> None:
         task = self._loop.create_task(self._run(batch))
@@ -53,14 +68,16 @@ class PostgresPolls(PollBatcher):
         task.add_done_callback(self._tasks.discard)
 
     async def _run(self, batch: Batch) -> None:
+        conn = self._idle.pop() if self._idle else None
         try:
-            rows = await self._pool.fetch(
-                _BATCH_QUERY,
-                [job_id for job_id, _, _, _ in batch],
-                [project_id for _, project_id, _, _ in batch],
-                [since for _, _, since, _ in batch],
-            )
-        except Exception as exc:  # handed to every caller of the batch
+            if conn is None:
+                conn = await asyncpg.connect(self._url)
+            keys = orjson.dumps([[job_id, project_id, since] for job_id, project_id, since, _ in batch])
+            rows = await conn.fetch(_BATCH_QUERY, keys.decode())
+        except Exception as exc:  # handed to every caller of the batch; the connection is dropped
+            if conn is not None:
+                conn.terminate()
             self._finish(batch, None, exc)
         else:
+            self._idle.append(conn)
             self._finish(batch, {index: body for index, body in rows}, None)
