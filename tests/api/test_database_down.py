@@ -51,3 +51,5 @@ def test_database_down_is_a_server_failure(pg_api: Api) -> None:
         if again.status_code == 400:
             break
     assert again.json()["error_code"] == "DBS.200543"
+    shown = pg_api.http.get(pg_api.job_path(), params={"id": job["id"]}, headers={"X-Auth-Token": token})
+    assert shown.status_code == 200 and shown.json()["job"]["id"] == job["id"]
