@@ -103,3 +103,15 @@ def test_malformed_authorization_says_so(value: str) -> None:
 def test_canonical_uri_matches_the_sdk() -> None:
     assert aksk.canonical_uri("/v3/p1/jobs") == "/v3/p1/jobs/"
     assert aksk.canonical_uri("/v3/a b/jobs/") == "/v3/a%20b/jobs/"
+
+
+def test_a_known_signer_is_parsed_the_same_as_a_new_one() -> None:
+    """The parsed head of a header is reused; what follows Signature= is still checked."""
+    head = "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host;x-sdk-date, "
+    first = aksk.parse_authorization(head + "Signature=" + "ab" * 32)
+    again = aksk.parse_authorization(head + "Signature=" + "CD" * 32)
+    assert (again.access_key, again.signed_headers) == (first.access_key, first.signed_headers)
+    assert again.signature == "cd" * 32
+    for bad in ("", "xyz", "ab cd", "ab,"):
+        with pytest.raises(AuthenticationFailed, match="Authorization header"):
+            aksk.parse_authorization(head + "Signature=" + bad)
