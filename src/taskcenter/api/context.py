@@ -69,12 +69,12 @@ async def read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-async def send_body(send: Send, body: bytes, status: int = 200) -> None:
+async def send_body(send: Send, body: bytes) -> None:
     """A rendered JSON answer straight to the ASGI server, for routes written as raw ASGI apps."""
     await send(
         {
             "type": "http.response.start",
-            "status": status,
+            "status": 200,
             "headers": [_JSON_HEADER, (b"content-length", str(len(body)).encode())],
         }
     )

@@ -38,13 +38,10 @@ async def unexpected(request: Request, exc: Exception) -> Response:
     return error_response(ServerFailure(), language(request))
 
 
-async def answer_error(request: Request, exc: Exception) -> Response:
-    """The answer Starlette's exception handlers would give for ``exc``."""
-    if isinstance(exc, TaskcenterError):
-        return await taskcenter_error(request, exc)
-    if isinstance(exc, HTTPException):
-        return await http_error(request, exc)
-    return await unexpected(request, exc)
-
-
 HANDLERS = {TaskcenterError: taskcenter_error, HTTPException: http_error, Exception: unexpected}
+
+
+async def answer_error(request: Request, exc: Exception) -> Response:
+    """The answer Starlette's exception handlers give for ``exc``: the nearest class in HANDLERS."""
+    handler = next(HANDLERS[cls] for cls in type(exc).__mro__ if cls in HANDLERS)
+    return await handler(request, exc)

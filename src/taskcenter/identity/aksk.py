@@ -24,6 +24,7 @@ EMPTY_HASH = hashlib.sha256(b"").hexdigest()
 # form is themselves, and every poll's request is one of them (unquote/quote cost microseconds).
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~/]*")
 _PLAIN_QUERY = re.compile(r"[A-Za-z0-9\-._~=&]*")
+_HEX = re.compile(r"[0-9a-fA-F]+")
 _SDK_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
 _AUTHORIZATION = re.compile(
     r"SDK-HMAC-SHA256\s+Access=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-fA-F]+)"
@@ -37,7 +38,6 @@ class Signature:
     signature: str
 
 
-_HEX = re.compile(r"[0-9a-fA-F]+")
 # Everything before "Signature=" in the headers already parsed: the access key and signed
 # headers, which a client repeats on every request. Bounded like the credential caches.
 _known_heads: dict[str, tuple[str, tuple[str, ...]]] = {}
@@ -72,18 +72,14 @@ def canonical_uri(path: str) -> str:
 
 
 def canonical_query(query_string: str) -> str:
-    plain = _PLAIN_QUERY.fullmatch(query_string) is not None
-    if plain and "&" not in query_string:  # one parameter, as in every poll
+    if "&" not in query_string and _PLAIN_QUERY.fullmatch(query_string):  # one plain parameter: a poll
         return query_string if "=" in query_string or not query_string else query_string + "="
     pairs = []
     for part in query_string.split("&"):
         if not part:
             continue
         key, _, value = part.partition("=")
-        pairs.append((key, value) if plain else (unquote(key), unquote(value)))
-    if plain:
-        pairs.sort()
-        return "&".join(f"{k}={v}" for k, v in pairs)
+        pairs.append((unquote(key), unquote(value)))
     pairs.sort()
     return "&".join(f"{_encode(k)}={_encode(v)}" for k, v in pairs)
 
@@ -136,7 +132,7 @@ def sign(key: hmac.HMAC, to_sign: str) -> str:
     return mac.hexdigest()
 
 
-_recent_dates: dict[str, datetime | None] = {}
+_recent_dates: dict[str, datetime] = {}
 
 
 def _sdk_date(raw: str) -> datetime | None:
