@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from starlette.datastructures import Headers
 
 from taskcenter.domain.errors import AuthenticationFailed
 from taskcenter.identity import aksk
@@ -16,10 +16,12 @@ AK, SK = "HPUAXXXXXXXXXXXXXXXX", "secret-key-0123456789"
 
 def verify(method: str, url: str, headers: dict[str, str], body: bytes = b"", sk: str = SK) -> None:
     path, _, query = url.removeprefix("http://127.0.0.1:8080").partition("?")
-    lowered = Headers(headers={k: v for k, v in headers.items()})
-    signature = aksk.parse_authorization(lowered["authorization"])
-    aksk.check_date(lowered, signature, datetime.now(UTC))
-    aksk.verify(aksk.keyed(sk), signature, method, path, query, lowered, body)
+    # As the ASGI server hands them over: lower-case names, values as the bytes sent (sign()
+    # returns what the SDK puts on the wire: each value's UTF-8 bytes, as latin-1 text).
+    lowered = {k.lower().encode(): v.encode("latin-1") for k, v in headers.items()}
+    head, signature = aksk.parse_authorization(lowered[b"authorization"])
+    aksk.check_date(lowered, head, time.time())
+    aksk.verify(aksk.keyed(sk), head, signature, method, path, query, lowered, body)
 
 
 @pytest.mark.parametrize(
@@ -39,6 +41,12 @@ def verify(method: str, url: str, headers: dict[str, str], body: bytes = b"", sk
 def test_sdk_signed_requests_verify(method: str, url: str, body: bytes) -> None:
     headers = sign(AK, SK, method, url, body, {"X-Language": "en-us", "X-Project-Id": "p1"})
     verify(method, url, headers, body)
+
+
+def test_signed_non_ascii_header_values_verify() -> None:
+    """The SDK signs every header it sends, as UTF-8 bytes."""
+    url = "http://127.0.0.1:8080/v3/p1/jobs?id=x"
+    verify("GET", url, sign(AK, SK, "GET", url, headers={"X-Client-Name": "任务中心 poller"}))
 
 
 def test_wrong_secret_fails() -> None:
@@ -97,7 +105,7 @@ def test_within_fifteen_minutes_is_accepted() -> None:
 )
 def test_malformed_authorization_says_so(value: str) -> None:
     with pytest.raises(AuthenticationFailed, match="Authorization header"):
-        aksk.parse_authorization(value)
+        aksk.parse_authorization(value.encode())
 
 
 def test_canonical_uri_matches_the_sdk() -> None:
@@ -107,11 +115,12 @@ def test_canonical_uri_matches_the_sdk() -> None:
 
 def test_a_known_signer_is_parsed_the_same_as_a_new_one() -> None:
     """The parsed head of a header is reused; what follows Signature= is still checked."""
-    head = "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host;x-sdk-date, "
-    first = aksk.parse_authorization(head + "Signature=" + "ab" * 32)
-    again = aksk.parse_authorization(head + "Signature=" + "CD" * 32)
-    assert (again.access_key, again.signed_headers) == (first.access_key, first.signed_headers)
-    assert again.signature == "cd" * 32
-    for bad in ("", "xyz", "ab cd", "ab,"):
+    head = b"SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host;x-sdk-date, "
+    first, _ = aksk.parse_authorization(head + b"Signature=" + b"ab" * 32)
+    again, signature = aksk.parse_authorization(head + b"Signature=" + b"CD" * 32)
+    assert (again.access_key, again.signed_headers) == ("AK1", (b"host", b"x-sdk-date"))
+    assert again == first
+    assert signature == b"cd" * 32
+    for bad in (b"", b"xyz", b"ab cd", b"ab,", b"ab" * 31, b"ab" * 33):
         with pytest.raises(AuthenticationFailed, match="Authorization header"):
-            aksk.parse_authorization(head + "Signature=" + bad)
+            aksk.parse_authorization(head + b"Signature=" + bad)

@@ -2,6 +2,10 @@
 
 No maintained library verifies this scheme (the SDK only signs), so the canonical request is
 rebuilt here, step by step as the SDK's signer.py builds it, and compared in constant time.
+
+It works on the headers as the wire carried them (lower-case names, raw bytes): the SDK sends
+each value as its UTF-8 bytes and hashes those same bytes, so nothing is decoded here. Every
+signed poll passes through this module, and decoding each header cost more than hashing.
 """
 
 from __future__ import annotations
@@ -9,55 +13,65 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import quote, unquote
 
 from taskcenter.domain.errors import AuthenticationFailed
 
-ALGORITHM = "SDK-HMAC-SHA256"
+ALGORITHM = b"SDK-HMAC-SHA256"
 DATE_FORMAT = "%Y%m%dT%H%M%SZ"
-MAX_CLOCK_SKEW = timedelta(minutes=15)
-EMPTY_HASH = hashlib.sha256(b"").hexdigest()
+MAX_CLOCK_SKEW_SECONDS = 15 * 60
+EMPTY_HASH = hashlib.sha256(b"").hexdigest().encode()
 # Paths and queries made only of characters that percent-encoding leaves alone: their canonical
 # form is themselves, and every poll's request is one of them (unquote/quote cost microseconds).
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~/]*")
 _PLAIN_QUERY = re.compile(r"[A-Za-z0-9\-._~=&]*")
-_HEX = re.compile(r"[0-9a-fA-F]+")
-_SDK_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
+_HEX64 = re.compile(rb"[0-9a-fA-F]{64}")
+_SDK_DATE = re.compile(rb"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
 _AUTHORIZATION = re.compile(
-    r"SDK-HMAC-SHA256\s+Access=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-fA-F]+)"
+    rb"SDK-HMAC-SHA256\s+Access=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-fA-F]{64})"
 )
+_MALFORMED = "Authorization header is not 'SDK-HMAC-SHA256 Access=AK, SignedHeaders=h1;h2, Signature=HEX'."
+
+Headers = Mapping[bytes, bytes]
+"""A request's headers: lower-case names to values, both as bytes, as ASGI servers give them."""
 
 
 @dataclass(frozen=True, slots=True)
-class Signature:
+class SignedHead:
+    """What precedes "Signature=" in the Authorization header, which a client repeats on every
+    request: parsed once per client (see parse_authorization)."""
+
     access_key: str
-    signed_headers: tuple[str, ...]
-    signature: str
+    signed_headers: tuple[bytes, ...]
+    signed_list: bytes  # the names joined by ";", as the canonical request lists them
 
 
-# Everything before "Signature=" in the headers already parsed: the access key and signed
-# headers, which a client repeats on every request. Bounded like the credential caches.
-_known_heads: dict[str, tuple[str, tuple[str, ...]]] = {}
+# Bounded like the credential caches: emptied when full.
+_known_heads: dict[bytes, SignedHead] = {}
 
 
-def parse_authorization(value: str) -> Signature:
-    head, _, tail = value.strip().rpartition("Signature=")
+def parse_authorization(value: bytes) -> tuple[SignedHead, bytes]:
+    """The signer's head and the signature (lower-case hex) of an Authorization header."""
+    value = value.strip()
+    head, _, signature = value.rpartition(b"Signature=")
     known = _known_heads.get(head)
-    if known is not None and _HEX.fullmatch(tail):  # the same answer as the full match below
-        return Signature(known[0], known[1], tail.lower())
-    match = _AUTHORIZATION.fullmatch(value.strip())
+    if known is not None:
+        if not _HEX64.fullmatch(signature):  # what the full match below would refuse
+            raise AuthenticationFailed(_MALFORMED)
+        return known, signature.lower()
+    match = _AUTHORIZATION.fullmatch(value)
     if not match:
-        raise AuthenticationFailed(
-            "Authorization header is not 'SDK-HMAC-SHA256 Access=AK, SignedHeaders=h1;h2, Signature=HEX'."
-        )
-    headers = tuple(match.group(2).split(";"))
+        raise AuthenticationFailed(_MALFORMED)
+    names = match.group(2)
+    parsed = SignedHead(match.group(1).decode("latin-1"), tuple(names.split(b";")), names)
     if len(_known_heads) >= 10_000:
         _known_heads.clear()
-    _known_heads[head] = (match.group(1), headers)
-    return Signature(match.group(1), headers, match.group(3).lower())
+    _known_heads[head] = parsed
+    return parsed, match.group(3).lower()
 
 
 def _encode(value: str) -> str:
@@ -84,36 +98,30 @@ def canonical_query(query_string: str) -> str:
     return "&".join(f"{_encode(k)}={_encode(v)}" for k, v in pairs)
 
 
-def payload_hash(body: bytes, headers: Mapping[str, str]) -> str:
+def payload_hash(body: bytes, headers: Headers) -> bytes:
     if not body:
         return EMPTY_HASH
-    declared = headers.get("x-sdk-content-sha256")
+    declared = headers.get(b"x-sdk-content-sha256")
     if declared:
         return declared
-    return hashlib.sha256(body).hexdigest()
+    return hashlib.sha256(body).hexdigest().encode()
 
 
 def string_to_sign(
-    method: str,
-    path: str,
-    query_string: str,
-    headers: Mapping[str, str],
-    signed_headers: tuple[str, ...],
-    body: bytes,
-) -> str:
-    canonical_headers = "".join([f"{name}:{(headers.get(name) or '').strip()}\n" for name in signed_headers])
-    canonical_request = "\n".join(
+    method: str, path: str, query_string: str, headers: Headers, head: SignedHead, body: bytes
+) -> bytes:
+    canonical_request = b"\n".join(
         (
-            method.upper(),
-            canonical_uri(path),
-            canonical_query(query_string),
-            canonical_headers,
-            ";".join(signed_headers),
+            method.upper().encode(),
+            canonical_uri(path).encode(),
+            canonical_query(query_string).encode(),
+            b"".join([name + b":" + headers.get(name, b"").strip() + b"\n" for name in head.signed_headers]),
+            head.signed_list,
             payload_hash(body, headers),
         )
     )
-    digest = hashlib.sha256(canonical_request.encode()).hexdigest()
-    return f"{ALGORITHM}\n{headers.get('x-sdk-date', '')}\n{digest}"
+    digest = hashlib.sha256(canonical_request).hexdigest().encode()
+    return ALGORITHM + b"\n" + headers.get(b"x-sdk-date", b"") + b"\n" + digest
 
 
 def keyed(secret_key: str) -> hmac.HMAC:
@@ -126,17 +134,17 @@ def keyed(secret_key: str) -> hmac.HMAC:
     return hmac.new(secret_key.encode(), digestmod=hashlib.sha256)
 
 
-def sign(key: hmac.HMAC, to_sign: str) -> str:
+def sign(key: hmac.HMAC, to_sign: bytes) -> bytes:
     mac = key.copy()
-    mac.update(to_sign.encode())
-    return mac.hexdigest()
+    mac.update(to_sign)
+    return mac.hexdigest().encode()
 
 
-_recent_dates: dict[str, datetime] = {}
+_recent_dates: dict[bytes, float] = {}
 
 
-def _sdk_date(raw: str) -> datetime | None:
-    """YYYYMMDDTHHMMSSZ as a datetime; strptime took longer than verifying the signature.
+def _sdk_date(raw: bytes) -> float | None:
+    """YYYYMMDDTHHMMSSZ as seconds since the epoch; strptime took longer than the signature.
 
     Every request signed in the same second carries the same date, so the last few are kept.
     """
@@ -147,7 +155,7 @@ def _sdk_date(raw: str) -> datetime | None:
         return None
     try:
         year, month, day, hour, minute, second = map(int, match.groups())
-        parsed = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+        parsed = datetime(year, month, day, hour, minute, second, tzinfo=UTC).timestamp()
     except ValueError:  # a month 13, a February 30
         return None
     if len(_recent_dates) >= 64:
@@ -156,36 +164,37 @@ def _sdk_date(raw: str) -> datetime | None:
     return parsed
 
 
-def check_date(headers: Mapping[str, str], signature: Signature, now: datetime) -> None:
-    raw = headers.get("x-sdk-date")
-    if not raw or "x-sdk-date" not in signature.signed_headers:
+def check_date(headers: Headers, head: SignedHead, now: float) -> None:
+    """The signed X-Sdk-Date is well formed and within 15 minutes of ``now`` (epoch seconds)."""
+    raw = headers.get(b"x-sdk-date")
+    if not raw or b"x-sdk-date" not in head.signed_headers:
         raise AuthenticationFailed("the signed request has no signed X-Sdk-Date header.")
     sent = _sdk_date(raw)
     if sent is None:
-        raise AuthenticationFailed(f"X-Sdk-Date {raw!r} is not in the form YYYYMMDDTHHMMSSZ.")
-    if abs(now - sent) > MAX_CLOCK_SKEW:
         raise AuthenticationFailed(
-            f"X-Sdk-Date {raw} is more than 15 minutes away from the server's time "
-            f"{now.strftime(DATE_FORMAT)}; check the client's clock."
+            f"X-Sdk-Date {raw.decode('latin-1')!r} is not in the form YYYYMMDDTHHMMSSZ."
         )
-    if headers.get("x-sdk-content-sha256") and "x-sdk-content-sha256" not in signature.signed_headers:
+    if abs(now - sent) > MAX_CLOCK_SKEW_SECONDS:
+        raise AuthenticationFailed(
+            f"X-Sdk-Date {raw.decode('latin-1')} is more than 15 minutes away from the server's time "
+            f"{time.strftime(DATE_FORMAT, time.gmtime(now))}; check the client's clock."
+        )
+    if headers.get(b"x-sdk-content-sha256") and b"x-sdk-content-sha256" not in head.signed_headers:
         raise AuthenticationFailed("X-Sdk-Content-Sha256 must be among the signed headers.")
 
 
 def verify(
     key: hmac.HMAC,
-    signature: Signature,
+    head: SignedHead,
+    signature: bytes,
     method: str,
     path: str,
     query_string: str,
-    headers: Mapping[str, str],
+    headers: Headers,
     body: bytes,
 ) -> None:
-    expected = sign(
-        key,
-        string_to_sign(method, path, query_string, headers, signature.signed_headers, body),
-    )
-    if not hmac.compare_digest(expected, signature.signature):
+    expected = sign(key, string_to_sign(method, path, query_string, headers, head, body))
+    if not hmac.compare_digest(expected, signature):
         raise AuthenticationFailed(
             "verify aksk signature fail: the signature does not match the request "
             "(check the secret key, and that no proxy rewrote the path, query or signed headers)."

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Generic, TypeVar
 
 from taskcenter.domain.clock import Clock
@@ -68,14 +68,14 @@ class Authenticator:
     ) -> Principal:
         """The caller's principal, or AuthenticationFailed saying what is wrong.
 
-        ``raw_headers`` are (lower-case name, value) byte pairs as ASGI servers give them; the
-        token path reads just one of them, and only a signed request needs them all decoded.
+        ``raw_headers`` are (lower-case name, value) byte pairs as ASGI servers give them; they
+        stay bytes (see aksk).
         """
-        for name, value in raw_headers:
-            if name == b"x-auth-token" and value:
-                return await self._from_token(value)
-        headers = {k.decode("latin-1"): v.decode("utf-8", "replace") for k, v in raw_headers}
-        authorization = headers.get("authorization")
+        headers = dict(raw_headers)
+        token = headers.get(b"x-auth-token")
+        if token:
+            return await self._from_token(token)
+        authorization = headers.get(b"authorization")
         if authorization:
             return await self._from_signature(authorization, method, path, query_string, headers, body)
         raise AuthenticationFailed(
@@ -97,22 +97,22 @@ class Authenticator:
 
     async def _from_signature(
         self,
-        authorization: str,
+        authorization: bytes,
         method: str,
         path: str,
         query_string: str,
-        headers: Mapping[str, str],
+        headers: aksk.Headers,
         body: bytes,
     ) -> Principal:
-        signature = aksk.parse_authorization(authorization)
-        aksk.check_date(headers, signature, self._clock())
-        found = self._keys.get(signature.access_key)
+        head, signature = aksk.parse_authorization(authorization)
+        aksk.check_date(headers, head, self._clock().timestamp())
+        found = self._keys.get(head.access_key)
         if found is None:
-            stored = await self._store.get_access_key(signature.access_key)
+            stored = await self._store.get_access_key(head.access_key)
             if stored is None:
                 raise AuthenticationFailed("the access key (AK) is unknown.")
             found = (aksk.keyed(stored[0].secret_key), stored[1])
-            self._keys.put(signature.access_key, found)
+            self._keys.put(head.access_key, found)
         key, principal = found
-        aksk.verify(key, signature, method, path, query_string, headers, body)
+        aksk.verify(key, head, signature, method, path, query_string, headers, body)
         return principal
