@@ -29,10 +29,11 @@ EMPTY_HASH = hashlib.sha256(b"").hexdigest().encode()
 # form is themselves, and every poll's request is one of them (unquote/quote cost microseconds).
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~/]*")
 _PLAIN_QUERY = re.compile(r"[A-Za-z0-9\-._~=&]*")
-_HEX64 = re.compile(rb"[0-9a-fA-F]{64}")
+_SIGNATURE = rb"[0-9a-fA-F]{64}"  # an HMAC-SHA256 in hex
+_HEX64 = re.compile(_SIGNATURE)
 _SDK_DATE = re.compile(rb"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
 _AUTHORIZATION = re.compile(
-    rb"SDK-HMAC-SHA256\s+Access=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-fA-F]{64})"
+    rb"SDK-HMAC-SHA256\s+Access=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=(" + _SIGNATURE + rb")"
 )
 _MALFORMED = "Authorization header is not 'SDK-HMAC-SHA256 Access=AK, SignedHeaders=h1;h2, Signature=HEX'."
 

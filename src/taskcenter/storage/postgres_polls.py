@@ -49,6 +49,8 @@ class PostgresPolls(PollBatcher):
     def __init__(self, url: str, loop: asyncio.AbstractEventLoop) -> None:
         # Two batches at a time: with one, the event loop sat idle for a third of the time
         # while PostgreSQL answered; with three, batches got too small to pay for themselves.
+        # Measured on one VM; another VM of the same kind found one slightly faster
+        # (BENCHMARKS.md).
         super().__init__(loop, in_flight=2)
         self._url = url
         self._idle: list[asyncpg.Connection] = []

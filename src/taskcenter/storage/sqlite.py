@@ -29,15 +29,7 @@ from taskcenter.domain.errors import (
     LeaseLost,
 )
 from taskcenter.domain.instance import Backup, DbInstance
-from taskcenter.domain.job import (
-    Instance,
-    Job,
-    JobEvent,
-    JobPatch,
-    NewJob,
-    apply_patch,
-    stored_params,
-)
+from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, apply_patch, stored_params
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
 from taskcenter.domain.requests import JobFilter, Page, ScheduleFilter
 from taskcenter.domain.status import JobStatus
