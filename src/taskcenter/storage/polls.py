@@ -62,8 +62,8 @@ class PollBatcher(ABC):
         self._in_flight += 1
         self._fetch(batch)
 
-    def _finish(self, batch: Batch, found: dict[int, str] | None, error: BaseException | None) -> None:
-        """Answer every lookup of ``batch``: ``found`` maps a lookup's index to its body."""
+    def _finish(self, batch: Batch, found: list[bytes | None] | None, error: BaseException | None) -> None:
+        """Answer every lookup of ``batch``: ``found`` holds each lookup's body, or None."""
         if error is not None:
             log.error("poll lookups failed: %s", error)
             for *_, future in batch:
@@ -71,10 +71,9 @@ class PollBatcher(ABC):
                     future.set_exception(error)
         else:
             assert found is not None
-            for index, (*_, future) in enumerate(batch):
+            for (*_, future), body in zip(batch, found, strict=True):
                 if not future.done():  # a caller that went away is skipped
-                    body = found.get(index)
-                    future.set_result(None if body is None else body.encode())
+                    future.set_result(body)
         self._in_flight -= 1
         if self._pending and not self._closed:
             self._dispatch()

@@ -82,4 +82,7 @@ class PostgresPolls(PollBatcher):
             self._finish(batch, None, exc)
         else:
             self._idle.append(conn)
-            self._finish(batch, {index: body for index, body in rows}, None)
+            found: list[bytes | None] = [None] * len(batch)
+            for index, body in rows:
+                found[index] = body.encode()
+            self._finish(batch, found, None)

@@ -144,7 +144,7 @@ class SqliteStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = _connect(path)
         _migrate(writer)
-        return cls(_connect(path), writer, SqlitePolls(_connect(path), asyncio.get_running_loop()))
+        return cls(_connect(path), writer, SqlitePolls(path, asyncio.get_running_loop()))
 
     async def close(self) -> None:
         await self._write(lambda c: None)

@@ -1,23 +1,24 @@
-"""Poll lookups for the SQLite store, on a thread of their own (see storage.polls).
+"""Poll lookups for the SQLite store, on a reader thread that never takes the GIL (see storage.polls).
 
 Why a thread: among millions of jobs, a poll's cost is mostly SQLite walking two B-trees
-(memory latency, not Python), and the sqlite3 module releases the GIL while a statement runs.
-On its own thread that walk runs on another core while the event loop serves HTTP. The
-statement packs a whole batch into one JSON text, so every B-tree walk and every rendering
-of the batch happen in a single step without the GIL; the thread holds the GIL only to start
-that step and to hand its text back.
+(memory latency, not Python). On a thread of its own that walk runs on the other core while
+the event loop serves HTTP.
+
+Why that thread is C (_sqlite_reader.c): a Python thread needs the GIL to start each batch and
+to hand back its answers, and gets it only when the event loop's thread blocks. Measured under
+load, a batch then waited 350-500 µs to start and as long again to end, and the event loop
+idled a fifth of the time waiting for it (BENCHMARKS.md). The C thread binds each lookup to one
+prepared statement and signals an eventfd that the event loop watches; no Python runs there.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import queue
 import sqlite3
-import threading
+from collections import deque
+from pathlib import Path
 
-import orjson
-
+from taskcenter.storage._sqlite_reader import Reader
 from taskcenter.storage.polls import Batch, PollBatcher
 from taskcenter.storage.rows import to_us
 
@@ -37,46 +38,43 @@ _SHOWN_JOB = f"""json_object('job', json_object(
     'entities', json(jobs.entities),
     'fail_reason', CASE WHEN jobs.status = 'Failed' THEN jobs.fail_reason ELSE '' END))"""
 
-# Each key is [job id, project id, visible-since µs]; each answer is [the key's index, the
-# rendered job as a string], and unknown, foreign and expired jobs alike get none.
-_BATCH_QUERY = f"""
-SELECT json_group_array(json_array(k.key, {_SHOWN_JOB} || ''))
-FROM json_each(?1) AS k
-JOIN jobs ON jobs.id = json_extract(k.value, '$[0]') AND jobs.project_id = json_extract(k.value, '$[1]')
-WHERE jobs.ended_us IS NULL OR jobs.ended_us >= json_extract(k.value, '$[2]')
+# One lookup: (job id, project id, visible-since µs). Unknown, foreign and expired jobs alike
+# get no row.
+_LOOKUP = f"""
+SELECT {_SHOWN_JOB} FROM jobs
+WHERE jobs.id = ?1 AND jobs.project_id = ?2 AND (jobs.ended_us IS NULL OR jobs.ended_us >= ?3)
 """
+
+# The reader's own connection: reads through a memory map and a large page cache, like the
+# store's other connections (storage.sqlite._connect).
+_SETUP = "PRAGMA mmap_size=4294967296; PRAGMA cache_size=-65536; PRAGMA busy_timeout=5000;"
 
 
 class SqlitePolls(PollBatcher):
-    """Fetches batches on its own connection and thread; they share only a queue with the loop."""
+    """Hands batches to the C reader thread and answers them when its eventfd fires."""
 
-    def __init__(self, conn: sqlite3.Connection, loop: asyncio.AbstractEventLoop) -> None:
-        # One batch at a time: measured, a second reader thread took more from the event loop
-        # in GIL hand-overs than it gave back in overlap.
+    def __init__(self, path: Path, loop: asyncio.AbstractEventLoop) -> None:
+        # One batch at a time: the reader is one thread, and lookups that arrive meanwhile make
+        # the next batch bigger rather than queueing behind it one by one.
         super().__init__(loop, in_flight=1)
-        self._batches: queue.SimpleQueue[Batch | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, args=(conn,), name="sqlite-polls", daemon=True)
-        self._thread.start()
+        self._reader = Reader(str(path), _SETUP, _LOOKUP)
+        self._sent: deque[Batch] = deque()
+        loop.add_reader(self._reader.fileno(), self._collect)
 
     def close(self) -> None:
-        self._batches.put(None)
-        self._thread.join()
+        self._loop.remove_reader(self._reader.fileno())
+        self._reader.close()  # runs what was submitted, then stops
+        self._collect()
         self._close()
 
     def _fetch(self, batch: Batch) -> None:
-        self._batches.put(batch)
+        self._reader.submit([(job, project, to_us(since)) for job, project, since, _ in batch])
+        self._sent.append(batch)
 
-    def _run(self, conn: sqlite3.Connection) -> None:
-        while (batch := self._batches.get()) is not None:
-            found: dict[int, str] | None = None
-            error: Exception | None = None
-            try:
-                keys = orjson.dumps([[job, project, to_us(since)] for job, project, since, _ in batch])
-                (text,) = conn.execute(_BATCH_QUERY, (keys.decode(),)).fetchone()
-                found = dict(orjson.loads(text))
-            except Exception as exc:  # handed to every caller of the batch
-                error = exc
-            # RuntimeError: the loop is closed, and nobody waits for this batch any more.
-            with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self._finish, batch, found, error)
-        conn.close()
+    def _collect(self) -> None:
+        for answers in self._reader.collect():
+            batch = self._sent.popleft()
+            if isinstance(answers, str):
+                self._finish(batch, None, sqlite3.OperationalError(answers))
+            else:
+                self._finish(batch, answers, None)
