@@ -28,7 +28,7 @@ class RequestContext:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         # Unique across nodes and restarts (a random high half) without a getrandom system
-        # call per request, which also released the GIL to the store's reader thread each time.
+        # call per request, which also released the GIL each time.
         self._ids = request_ids()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

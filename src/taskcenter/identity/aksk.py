@@ -129,8 +129,7 @@ def keyed(secret_key: str) -> hmac.HMAC:
     """An HMAC-SHA256 keyed with the secret, to copy for each request of that access key.
 
     Copying skips re-keying, and feeding a short message to a copy keeps the GIL, where the
-    one-shot hmac.digest releases it: on the poll path that handed the GIL to the store's
-    reader thread on every signed request.
+    one-shot hmac.digest releases it: a needless hand-over of the GIL on every signed request.
     """
     return hmac.new(secret_key.encode(), digestmod=hashlib.sha256)
 

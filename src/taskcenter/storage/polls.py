@@ -1,9 +1,13 @@
 """Coalescing the lookups of GET /v3/{project_id}/jobs?id= into batches, for both stores.
 
-A poll is the task center's most frequent request. While one batch of lookups is being
-fetched, the lookups that arrive wait for the next batch, which fetches all of them with one
-statement: a round trip (to PostgreSQL, or to SQLite's reader thread) is then paid per batch,
-not per poll. Under light load a batch holds one lookup and nothing waits for a timer.
+A poll is the task center's most frequent request. While a batch of lookups is being fetched,
+the lookups that arrive wait for the next batch, which fetches all of them at once: the
+hand-over to the database is then paid per batch, not per poll. Under light load a batch holds
+one lookup and nothing waits for a timer.
+
+Batches run on reader threads written in C (_poll_readers.c says why), which never take the
+GIL; the event loop learns that a batch is done from an eventfd it watches, and answers its
+polls. So the event loop's thread never waits for a lookup, and a lookup never waits for it.
 
 Each store renders the answer itself, in SQL, as ``{"job": job_info(job)}``:
 taskcenter.domain.wire.job_info is the definition, and the store contract tests hold both
@@ -16,6 +20,9 @@ import asyncio
 import logging
 from abc import ABC, abstractmethod
 from datetime import datetime
+from typing import Generic, TypeVar
+
+from taskcenter.storage._poll_readers import PostgresReader, SqliteReader
 
 log = logging.getLogger("taskcenter.storage")
 
@@ -24,17 +31,20 @@ MAX_BATCH = 256
 
 Lookup = tuple[str, str, datetime, "asyncio.Future[bytes | None]"]
 Batch = list[Lookup]
+Reader = TypeVar("Reader", SqliteReader, PostgresReader)
 
 
-class PollBatcher(ABC):
+class PollBatcher(ABC, Generic[Reader]):
     """Batches lookups made on the event loop's thread, ``in_flight`` batches at a time."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, in_flight: int) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, reader: Reader, in_flight: int) -> None:
         self._loop = loop
+        self._reader: Reader = reader
         self._pending: Batch = []
-        self._in_flight = 0
+        self._sent: dict[int, Batch] = {}
         self._max_in_flight = in_flight
         self._closed = False
+        loop.add_reader(reader.fileno(), self._collect)
 
     def lookup(self, project_id: str, job_id: str, visible_since: datetime) -> asyncio.Future[bytes | None]:
         """The job's JSON body, or None when it is not shown to that project."""
@@ -42,38 +52,45 @@ class PollBatcher(ABC):
             raise RuntimeError("the store is closed")
         future: asyncio.Future[bytes | None] = self._loop.create_future()
         self._pending.append((job_id, project_id, visible_since, future))
-        if self._in_flight < self._max_in_flight:
+        if len(self._sent) < self._max_in_flight:
             self._dispatch()
         return future
 
-    @abstractmethod
-    def _fetch(self, batch: Batch) -> None:
-        """Start fetching ``batch``; when done, call ``_finish`` on the event loop's thread."""
-
-    def _close(self) -> None:
+    def close(self) -> None:
+        """Answers the batches already handed to the reader; refuses the rest."""
         self._closed = True
+        self._loop.remove_reader(self._reader.fileno())
+        self._reader.close()  # runs what was submitted, then stops
+        self._collect()
         for *_, future in self._pending:
             if not future.done():
                 future.set_exception(RuntimeError("the store is closed"))
         self._pending = []
 
+    @abstractmethod
+    def _submit(self, batch: Batch) -> int:
+        """Hand ``batch`` to the reader; the number it will be collected by."""
+
+    @abstractmethod
+    def _failure(self, message: str) -> Exception:
+        """What the polls of a failed batch raise."""
+
     def _dispatch(self) -> None:
         batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-        self._in_flight += 1
-        self._fetch(batch)
+        self._sent[self._submit(batch)] = batch
 
-    def _finish(self, batch: Batch, found: list[bytes | None] | None, error: BaseException | None) -> None:
-        """Answer every lookup of ``batch``: ``found`` holds each lookup's body, or None."""
-        if error is not None:
-            log.error("poll lookups failed: %s", error)
-            for *_, future in batch:
-                if not future.done():
-                    future.set_exception(error)
-        else:
-            assert found is not None
-            for (*_, future), body in zip(batch, found, strict=True):
-                if not future.done():  # a caller that went away is skipped
-                    future.set_result(body)
-        self._in_flight -= 1
-        if self._pending and not self._closed:
+    def _collect(self) -> None:
+        for number, answers in self._reader.collect():
+            batch = self._sent.pop(number)
+            if isinstance(answers, str):
+                log.error("poll lookups failed: %s", answers)
+                error = self._failure(answers)
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+            else:
+                for (*_, future), body in zip(batch, answers, strict=True):
+                    if not future.done():  # a caller that went away is skipped
+                        future.set_result(body)
+        while self._pending and not self._closed and len(self._sent) < self._max_in_flight:
             self._dispatch()

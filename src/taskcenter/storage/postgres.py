@@ -134,7 +134,7 @@ class PostgresStore:
         return cls(pool, url)
 
     async def close(self) -> None:
-        await self._polls.close()
+        self._polls.close()
         await self._pool.close()
 
     # Jobs

@@ -1,24 +1,17 @@
-"""Poll lookups for the SQLite store, on a reader thread that never takes the GIL (see storage.polls).
+"""Poll lookups for the SQLite store (see storage.polls).
 
-Why a thread: among millions of jobs, a poll's cost is mostly SQLite walking two B-trees
-(memory latency, not Python). On a thread of its own that walk runs on the other core while
-the event loop serves HTTP.
-
-Why that thread is C (_sqlite_reader.c): a Python thread needs the GIL to start each batch and
-to hand back its answers, and gets it only when the event loop's thread blocks. Measured under
-load, a batch then waited 350-500 µs to start and as long again to end, and the event loop
-idled a fifth of the time waiting for it (BENCHMARKS.md). The C thread binds each lookup to one
-prepared statement and signals an eventfd that the event loop watches; no Python runs there.
+One C reader thread with its own connection binds each lookup to one prepared statement. Among
+millions of jobs a lookup's cost is SQLite walking two B-trees (memory latency, not Python), and
+on that thread the walk runs on the other core while the event loop serves HTTP.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections import deque
 from pathlib import Path
 
-from taskcenter.storage._sqlite_reader import Reader
+from taskcenter.storage._poll_readers import SqliteReader
 from taskcenter.storage.polls import Batch, PollBatcher
 from taskcenter.storage.rows import to_us
 
@@ -45,36 +38,19 @@ SELECT {_SHOWN_JOB} FROM jobs
 WHERE jobs.id = ?1 AND jobs.project_id = ?2 AND (jobs.ended_us IS NULL OR jobs.ended_us >= ?3)
 """
 
-# The reader's own connection: reads through a memory map and a large page cache, like the
+# The reader's own connection reads through a memory map and a large page cache, like the
 # store's other connections (storage.sqlite._connect).
 _SETUP = "PRAGMA mmap_size=4294967296; PRAGMA cache_size=-65536; PRAGMA busy_timeout=5000;"
 
 
-class SqlitePolls(PollBatcher):
-    """Hands batches to the C reader thread and answers them when its eventfd fires."""
-
+class SqlitePolls(PollBatcher[SqliteReader]):
     def __init__(self, path: Path, loop: asyncio.AbstractEventLoop) -> None:
-        # One batch at a time: the reader is one thread, and lookups that arrive meanwhile make
+        # One batch at a time, on the one reader thread: the lookups that arrive meanwhile make
         # the next batch bigger rather than queueing behind it one by one.
-        super().__init__(loop, in_flight=1)
-        self._reader = Reader(str(path), _SETUP, _LOOKUP)
-        self._sent: deque[Batch] = deque()
-        loop.add_reader(self._reader.fileno(), self._collect)
+        super().__init__(loop, SqliteReader(str(path), _SETUP, _LOOKUP), in_flight=1)
 
-    def close(self) -> None:
-        self._loop.remove_reader(self._reader.fileno())
-        self._reader.close()  # runs what was submitted, then stops
-        self._collect()
-        self._close()
+    def _submit(self, batch: Batch) -> int:
+        return self._reader.submit([(job, project, to_us(since)) for job, project, since, _ in batch])
 
-    def _fetch(self, batch: Batch) -> None:
-        self._reader.submit([(job, project, to_us(since)) for job, project, since, _ in batch])
-        self._sent.append(batch)
-
-    def _collect(self) -> None:
-        for answers in self._reader.collect():
-            batch = self._sent.popleft()
-            if isinstance(answers, str):
-                self._finish(batch, None, sqlite3.OperationalError(answers))
-            else:
-                self._finish(batch, answers, None)
+    def _failure(self, message: str) -> Exception:
+        return sqlite3.OperationalError(message)

@@ -1,0 +1,608 @@
+/* Reader threads for the poll lookups that never take the GIL (see taskcenter/storage/polls.py).
+ *
+ * Why C: the poll lookups must run beside the event loop, on the other core, and the event loop
+ * must never wait for them. A Python thread needs the GIL to start each batch and to hand back
+ * its answers, and gets it only when the event loop's thread blocks: measured under load, a
+ * SQLite batch waited 350-500 µs to start and as long again to end, and the event loop idled a
+ * fifth of the time. On PostgreSQL, asyncpg runs the protocol on the event loop's thread itself.
+ * No library runs database statements on threads of their own and signals completion through a
+ * file descriptor; this module does only that.
+ *
+ * The event loop's thread submits a batch (the lookups' parameters, copied into C memory) and
+ * gets its number; a worker thread runs it with no Python object in reach, stores one answer (or
+ * none) per lookup, and writes to an eventfd. The event loop watches that eventfd and collects
+ * finished batches by number. A driver says how a batch runs: SqliteReader binds each lookup to
+ * one prepared statement; PostgresReader runs one statement per batch, whose rows are (lookup
+ * index, answer).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define MAX_WORKERS 8
+
+typedef struct {
+    int is_text;
+    char *text; /* owned, NUL-terminated; valid when is_text */
+    Py_ssize_t size;
+    int64_t integer;
+} Param;
+
+typedef struct Batch {
+    struct Batch *next;
+    unsigned long long number;
+    Py_ssize_t count;   /* lookups, and so answers */
+    Py_ssize_t nparams; /* SqliteReader: count * the statement's parameters; PostgresReader: theirs */
+    Param *params;
+    char **answers;     /* count; NULL for none */
+    int *answer_sizes;  /* count */
+    char *error;        /* set when the batch failed as a whole */
+} Batch;
+
+struct Reader;
+
+typedef struct {
+    struct Reader *reader;
+    pthread_t thread;
+    int started;
+    /* The driver's own connection: a worker's alone, used only on its thread after opening. */
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+    PGconn *pg;
+} Worker;
+
+typedef struct {
+    void (*run)(Worker *worker, Batch *batch); /* on the worker thread, without the GIL */
+    void (*close)(Worker *worker);             /* after the thread has stopped */
+} Driver;
+
+typedef struct Reader {
+    PyObject_HEAD
+    const Driver *driver;
+    char *conninfo; /* PostgresReader: where, what each connection runs first, the statement */
+    char *setup;
+    char *query;
+    int arity;      /* SqliteReader: the statement's parameters per lookup */
+    int event_fd;
+    int nworkers;
+    Worker workers[MAX_WORKERS];
+    int open;       /* threads running and accepting batches */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int sync_ready; /* lock and wake initialised */
+    Batch *todo_head, *todo_tail; /* submitted, not yet taken by a worker */
+    Batch *done_head, *done_tail; /* run, not yet collected */
+    unsigned long long submitted;
+    int stopping;
+} Reader;
+
+static char *copy_text(const char *text, size_t size) {
+    char *copy = malloc(size + 1);
+    if (copy != NULL) {
+        memcpy(copy, text, size);
+        copy[size] = '\0';
+    }
+    return copy;
+}
+
+static void batch_free(Batch *batch) {
+    if (batch == NULL) return;
+    if (batch->params != NULL) {
+        for (Py_ssize_t i = 0; i < batch->nparams; i++) free(batch->params[i].text);
+    }
+    if (batch->answers != NULL) {
+        for (Py_ssize_t i = 0; i < batch->count; i++) free(batch->answers[i]);
+    }
+    free(batch->params);
+    free(batch->answers);
+    free(batch->answer_sizes);
+    free(batch->error);
+    free(batch);
+}
+
+static void batch_list_free(Batch *batch) {
+    while (batch != NULL) {
+        Batch *next = batch->next;
+        batch_free(batch);
+        batch = next;
+    }
+}
+
+static void batch_fail(Batch *batch, const char *message) {
+    free(batch->error);
+    batch->error = strdup(message != NULL && message[0] != '\0' ? message : "database error");
+}
+
+/* Stores a copy of an answer; 0 when out of memory. */
+static int batch_answer(Batch *batch, Py_ssize_t index, const char *text, size_t size) {
+    char *copy = copy_text(text, size);
+    if (copy == NULL) return 0;
+    free(batch->answers[index]);
+    batch->answers[index] = copy;
+    batch->answer_sizes[index] = (int)size;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- SQLite */
+
+static void sqlite_run(Worker *worker, Batch *batch) {
+    sqlite3_stmt *stmt = worker->stmt;
+    int arity = worker->reader->arity;
+    for (Py_ssize_t i = 0; i < batch->count; i++) {
+        Param *params = batch->params + i * arity;
+        int rc = SQLITE_OK;
+        for (int p = 0; p < arity && rc == SQLITE_OK; p++) {
+            rc = params[p].is_text
+                ? sqlite3_bind_text(stmt, p + 1, params[p].text, (int)params[p].size, SQLITE_STATIC)
+                : sqlite3_bind_int64(stmt, p + 1, params[p].integer);
+        }
+        if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW) {
+            const unsigned char *text = sqlite3_column_text(stmt, 0);
+            rc = SQLITE_DONE;
+            if (text != NULL && !batch_answer(batch, i, (const char *)text, (size_t)sqlite3_column_bytes(stmt, 0))) {
+                rc = SQLITE_NOMEM;
+            }
+        }
+        /* Reset at once: it ends the statement's read transaction, which would otherwise hold
+         * back WAL checkpoints and hide later commits from the next lookup. */
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+        if (rc != SQLITE_DONE) {
+            batch_fail(batch, rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(worker->db));
+            return;
+        }
+    }
+}
+
+static void sqlite_close(Worker *worker) {
+    if (worker->stmt != NULL) sqlite3_finalize(worker->stmt);
+    if (worker->db != NULL) sqlite3_close_v2(worker->db);
+    worker->stmt = NULL;
+    worker->db = NULL;
+}
+
+static const Driver sqlite_driver = {sqlite_run, sqlite_close};
+
+/* ---------------------------------------------------------------- PostgreSQL */
+
+/* Connects (again) when there is no healthy connection: after a failure the next batch tries
+ * anew, so polls recover by themselves when the database comes back. */
+static int pg_ready(Worker *worker, Batch *batch) {
+    if (worker->pg != NULL && PQstatus(worker->pg) == CONNECTION_OK) return 1;
+    if (worker->pg != NULL) PQfinish(worker->pg);
+    /* The store's URL, with bounds on connecting and on a silent peer: an unreachable host
+     * must fail the batch (and its polls, with 500s) in seconds, not after TCP's minutes. */
+    const char *keys[] = {"dbname", "connect_timeout", "tcp_user_timeout", "application_name", NULL};
+    const char *values[] = {worker->reader->conninfo, "10", "10000", "taskcenter-polls", NULL};
+    worker->pg = PQconnectdbParams(keys, values, 1);
+    if (worker->pg == NULL) {
+        batch_fail(batch, "out of memory");
+        return 0;
+    }
+    if (PQstatus(worker->pg) == CONNECTION_OK) {
+        PGresult *setup = PQexec(worker->pg, worker->reader->setup);
+        int ok = PQresultStatus(setup) == PGRES_COMMAND_OK || PQresultStatus(setup) == PGRES_EMPTY_QUERY;
+        PQclear(setup);
+        if (ok) {
+            PGresult *prepared = PQprepare(worker->pg, "poll", worker->reader->query, 0, NULL);
+            ok = PQresultStatus(prepared) == PGRES_COMMAND_OK;
+            PQclear(prepared);
+        }
+        if (ok) return 1;
+    }
+    batch_fail(batch, PQerrorMessage(worker->pg));
+    PQfinish(worker->pg);
+    worker->pg = NULL;
+    return 0;
+}
+
+static void pg_run(Worker *worker, Batch *batch) {
+    if (!pg_ready(worker, batch)) return;
+    const char *values[8];
+    int n = (int)batch->nparams;
+    for (int p = 0; p < n; p++) values[p] = batch->params[p].text;
+    PGresult *result = PQexecPrepared(worker->pg, "poll", n, values, NULL, NULL, 0);
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        const char *message = PQresultErrorMessage(result);
+        batch_fail(batch, message != NULL && message[0] != '\0' ? message : PQerrorMessage(worker->pg));
+        PQclear(result);
+        return;
+    }
+    int rows = PQntuples(result);
+    for (int r = 0; r < rows; r++) {
+        long index = strtol(PQgetvalue(result, r, 0), NULL, 10);
+        if (index < 0 || index >= batch->count || PQgetisnull(result, r, 1)) continue;
+        if (!batch_answer(batch, index, PQgetvalue(result, r, 1), (size_t)PQgetlength(result, r, 1))) {
+            batch_fail(batch, "out of memory");
+            break;
+        }
+    }
+    PQclear(result);
+}
+
+static void pg_close(Worker *worker) {
+    if (worker->pg != NULL) PQfinish(worker->pg);
+    worker->pg = NULL;
+}
+
+static const Driver pg_driver = {pg_run, pg_close};
+
+/* ---------------------------------------------------------------- threads and queues */
+
+static void *worker_main(void *arg) {
+    Worker *worker = (Worker *)arg;
+    Reader *self = worker->reader;
+    uint64_t one = 1;
+    for (;;) {
+        pthread_mutex_lock(&self->lock);
+        while (self->todo_head == NULL && !self->stopping) pthread_cond_wait(&self->wake, &self->lock);
+        Batch *batch = self->todo_head;
+        if (batch == NULL) { /* stopping, and nothing is left to run */
+            pthread_mutex_unlock(&self->lock);
+            return NULL;
+        }
+        self->todo_head = batch->next;
+        if (self->todo_head == NULL) self->todo_tail = NULL;
+        pthread_mutex_unlock(&self->lock);
+
+        batch->next = NULL;
+        self->driver->run(worker, batch);
+
+        pthread_mutex_lock(&self->lock);
+        if (self->done_tail != NULL) self->done_tail->next = batch;
+        else self->done_head = batch;
+        self->done_tail = batch;
+        pthread_mutex_unlock(&self->lock);
+        (void)!write(self->event_fd, &one, sizeof one); /* fails only on a closed descriptor */
+    }
+}
+
+/* Starts the workers; with the GIL held. -1 with an exception set on failure. */
+static int reader_start(Reader *self, int workers) {
+    if (workers < 1 || workers > MAX_WORKERS) {
+        PyErr_Format(PyExc_ValueError, "workers must be 1 to %d", MAX_WORKERS);
+        return -1;
+    }
+    self->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (self->event_fd < 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        return -1;
+    }
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_cond_init(&self->wake, NULL);
+    self->sync_ready = 1;
+    self->nworkers = workers;
+    for (int i = 0; i < workers; i++) {
+        Worker *worker = &self->workers[i];
+        worker->reader = self;
+        if (pthread_create(&worker->thread, NULL, worker_main, worker) != 0) {
+            PyErr_SetString(PyExc_RuntimeError, "cannot start a reader thread");
+            return -1;
+        }
+        worker->started = 1;
+    }
+    self->open = 1;
+    return 0;
+}
+
+/* Lets the workers finish what was submitted, stops them and closes their connections.
+ * Finished batches stay to be collected. */
+static void reader_stop(Reader *self) {
+    self->open = 0;
+    if (self->sync_ready) {
+        pthread_mutex_lock(&self->lock);
+        self->stopping = 1;
+        pthread_cond_broadcast(&self->wake);
+        pthread_mutex_unlock(&self->lock);
+    }
+    for (int i = 0; i < MAX_WORKERS; i++) {
+        Worker *worker = &self->workers[i];
+        if (worker->started) {
+            Py_BEGIN_ALLOW_THREADS
+            pthread_join(worker->thread, NULL);
+            Py_END_ALLOW_THREADS
+            worker->started = 0;
+        }
+        if (self->driver != NULL) self->driver->close(worker);
+    }
+    if (self->event_fd >= 0) close(self->event_fd);
+    self->event_fd = -1;
+}
+
+static PyObject *Reader_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    Reader *self = (Reader *)type->tp_alloc(type, 0);
+    if (self != NULL) self->event_fd = -1;
+    return (PyObject *)self;
+}
+
+static void Reader_dealloc(Reader *self) {
+    reader_stop(self);
+    if (self->sync_ready) {
+        pthread_mutex_destroy(&self->lock);
+        pthread_cond_destroy(&self->wake);
+    }
+    batch_list_free(self->todo_head);
+    batch_list_free(self->done_head);
+    free(self->conninfo);
+    free(self->setup);
+    free(self->query);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *Reader_close(Reader *self, PyObject *unused) {
+    reader_stop(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Reader_fileno(Reader *self, PyObject *unused) {
+    if (!self->open) {
+        PyErr_SetString(PyExc_ValueError, "the reader is closed");
+        return NULL;
+    }
+    return PyLong_FromLong(self->event_fd);
+}
+
+/* Copies a str or int into a parameter; -1 with an exception set on failure. */
+static int param_set(Param *param, PyObject *value) {
+    if (PyUnicode_Check(value)) {
+        Py_ssize_t size;
+        const char *utf8 = PyUnicode_AsUTF8AndSize(value, &size);
+        if (utf8 == NULL) return -1;
+        param->text = copy_text(utf8, (size_t)size);
+        if (param->text == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        param->size = size;
+        param->is_text = 1;
+        return 0;
+    }
+    if (PyLong_Check(value)) {
+        param->integer = PyLong_AsLongLong(value);
+        return param->integer == -1 && PyErr_Occurred() ? -1 : 0;
+    }
+    PyErr_SetString(PyExc_TypeError, "a lookup's values must be str or int");
+    return -1;
+}
+
+static Batch *batch_new(Reader *self, Py_ssize_t count, Py_ssize_t nparams) {
+    if (!self->open) {
+        PyErr_SetString(PyExc_ValueError, "the reader is closed");
+        return NULL;
+    }
+    Batch *batch = calloc(1, sizeof(Batch));
+    if (batch != NULL) {
+        batch->count = count;
+        batch->nparams = nparams;
+        batch->params = calloc((size_t)nparams + 1, sizeof(Param));
+        batch->answers = calloc((size_t)count + 1, sizeof(char *));
+        batch->answer_sizes = calloc((size_t)count + 1, sizeof(int));
+    }
+    if (batch == NULL || batch->params == NULL || batch->answers == NULL || batch->answer_sizes == NULL) {
+        batch_free(batch);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    return batch;
+}
+
+/* Queues a batch for the workers; its number, which collect() reports it by. */
+static PyObject *batch_submit(Reader *self, Batch *batch) {
+    pthread_mutex_lock(&self->lock);
+    batch->number = ++self->submitted;
+    if (self->todo_tail != NULL) self->todo_tail->next = batch;
+    else self->todo_head = batch;
+    self->todo_tail = batch;
+    pthread_cond_signal(&self->wake);
+    pthread_mutex_unlock(&self->lock);
+    return PyLong_FromUnsignedLongLong(batch->number);
+}
+
+/* collect(): the finished batches as (number, answers): a list of bytes or None per lookup, or
+ * a str saying why the whole batch failed. */
+static PyObject *Reader_collect(Reader *self, PyObject *unused) {
+    Batch *batch = NULL;
+    if (self->sync_ready) {
+        if (self->event_fd >= 0) {
+            uint64_t counter;
+            (void)!read(self->event_fd, &counter, sizeof counter); /* EAGAIN when none is signalled */
+        }
+        pthread_mutex_lock(&self->lock);
+        batch = self->done_head;
+        self->done_head = self->done_tail = NULL;
+        pthread_mutex_unlock(&self->lock);
+    }
+    PyObject *finished = PyList_New(0);
+    while (finished != NULL && batch != NULL) {
+        PyObject *answers;
+        if (batch->error != NULL) {
+            answers = PyUnicode_DecodeUTF8(batch->error, (Py_ssize_t)strlen(batch->error), "replace");
+        } else {
+            answers = PyList_New(batch->count);
+            for (Py_ssize_t i = 0; answers != NULL && i < batch->count; i++) {
+                PyObject *answer = batch->answers[i] == NULL
+                    ? Py_NewRef(Py_None)
+                    : PyBytes_FromStringAndSize(batch->answers[i], batch->answer_sizes[i]);
+                if (answer == NULL) Py_CLEAR(answers);
+                else PyList_SET_ITEM(answers, i, answer);
+            }
+        }
+        PyObject *item = answers == NULL ? NULL : Py_BuildValue("(KN)", batch->number, answers);
+        if (item == NULL || PyList_Append(finished, item) < 0) Py_CLEAR(finished);
+        Py_XDECREF(item);
+        Batch *next = batch->next;
+        batch_free(batch);
+        batch = next;
+    }
+    batch_list_free(batch);
+    return finished;
+}
+
+/* ---------------------------------------------------------------- SqliteReader */
+
+static int SqliteReader_init(Reader *self, PyObject *args, PyObject *kwds) {
+    static char *keywords[] = {"path", "setup", "query", NULL};
+    const char *path, *setup, *query;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "sss", keywords, &path, &setup, &query)) return -1;
+    if (self->driver != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "the reader is already open");
+        return -1;
+    }
+    self->driver = &sqlite_driver;
+    Worker *worker = &self->workers[0];
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = sqlite3_open_v2(path, &worker->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(worker->db, setup, NULL, NULL, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_prepare_v3(worker->db, query, -1, SQLITE_PREPARE_PERSISTENT, &worker->stmt, NULL);
+    Py_END_ALLOW_THREADS
+    if (rc != SQLITE_OK) {
+        PyErr_Format(PyExc_RuntimeError, "SQLite reader: %s", worker->db ? sqlite3_errmsg(worker->db) : "out of memory");
+        return -1;
+    }
+    self->arity = sqlite3_bind_parameter_count(worker->stmt);
+    /* One thread, one connection: SQLite's cost here is memory latency, not waiting. */
+    return reader_start(self, 1);
+}
+
+/* submit(lookups): each lookup a tuple of str and int, one per parameter of the statement. */
+static PyObject *SqliteReader_submit(Reader *self, PyObject *lookups) {
+    PyObject *seq = PySequence_Fast(lookups, "submit() takes a list of tuples");
+    if (seq == NULL) return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
+    Batch *batch = batch_new(self, count, count * self->arity);
+    for (Py_ssize_t i = 0; batch != NULL && i < count; i++) {
+        PyObject *lookup = PySequence_Fast_GET_ITEM(seq, i);
+        if (!PyTuple_Check(lookup) || PyTuple_GET_SIZE(lookup) != self->arity) {
+            PyErr_Format(PyExc_TypeError, "each lookup must be a tuple of %d values", self->arity);
+            Py_CLEAR(seq);
+        }
+        for (int p = 0; seq != NULL && p < self->arity; p++) {
+            if (param_set(batch->params + i * self->arity + p, PyTuple_GET_ITEM(lookup, p)) < 0) Py_CLEAR(seq);
+        }
+        if (seq == NULL) {
+            batch_free(batch);
+            return NULL;
+        }
+    }
+    Py_DECREF(seq);
+    return batch == NULL ? NULL : batch_submit(self, batch);
+}
+
+/* ---------------------------------------------------------------- PostgresReader */
+
+static int PostgresReader_init(Reader *self, PyObject *args, PyObject *kwds) {
+    static char *keywords[] = {"conninfo", "setup", "query", "workers", NULL};
+    const char *conninfo, *setup, *query;
+    int workers;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "sssi", keywords, &conninfo, &setup, &query, &workers)) return -1;
+    if (self->driver != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "the reader is already open");
+        return -1;
+    }
+    self->driver = &pg_driver;
+    self->conninfo = strdup(conninfo);
+    self->setup = strdup(setup);
+    self->query = strdup(query);
+    if (self->conninfo == NULL || self->setup == NULL || self->query == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    /* Each worker connects on its first batch, on its own thread. */
+    return reader_start(self, workers);
+}
+
+/* submit(count, params): one statement for ``count`` lookups; its text parameters. */
+static PyObject *PostgresReader_submit(Reader *self, PyObject *args) {
+    Py_ssize_t count;
+    PyObject *params;
+    if (!PyArg_ParseTuple(args, "nO!", &count, &PyTuple_Type, &params)) return NULL;
+    Py_ssize_t nparams = PyTuple_GET_SIZE(params);
+    if (count < 0 || nparams > 8) {
+        PyErr_SetString(PyExc_ValueError, "count must be >= 0, with at most 8 parameters");
+        return NULL;
+    }
+    Batch *batch = batch_new(self, count, nparams);
+    for (Py_ssize_t p = 0; batch != NULL && p < nparams; p++) {
+        PyObject *value = PyTuple_GET_ITEM(params, p);
+        if (!PyUnicode_Check(value)) {
+            PyErr_SetString(PyExc_TypeError, "PostgreSQL parameters are passed as str");
+        }
+        if (PyErr_Occurred() || param_set(batch->params + p, value) < 0) {
+            batch_free(batch);
+            return NULL;
+        }
+    }
+    return batch == NULL ? NULL : batch_submit(self, batch);
+}
+
+/* ---------------------------------------------------------------- the module */
+
+#define COMMON_METHODS                                                                          \
+    {"collect", (PyCFunction)Reader_collect, METH_NOARGS, "The finished batches: (number, answers)."}, \
+    {"fileno", (PyCFunction)Reader_fileno, METH_NOARGS, "An eventfd, readable when a batch ends."},    \
+    {"close", (PyCFunction)Reader_close, METH_NOARGS, "Run what was submitted, then stop."}
+
+static PyMethodDef SqliteReader_methods[] = {
+    {"submit", (PyCFunction)SqliteReader_submit, METH_O, "Queue a batch: a list of parameter tuples."},
+    COMMON_METHODS,
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMethodDef PostgresReader_methods[] = {
+    {"submit", (PyCFunction)PostgresReader_submit, METH_VARARGS, "Queue a batch: its size and parameters."},
+    COMMON_METHODS,
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject SqliteReaderType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "taskcenter.storage._poll_readers.SqliteReader",
+    .tp_doc = "One prepared SQLite statement per lookup, on a thread of its own, without the GIL.",
+    .tp_basicsize = sizeof(Reader),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = Reader_new,
+    .tp_init = (initproc)SqliteReader_init,
+    .tp_dealloc = (destructor)Reader_dealloc,
+    .tp_methods = SqliteReader_methods,
+};
+
+static PyTypeObject PostgresReaderType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "taskcenter.storage._poll_readers.PostgresReader",
+    .tp_doc = "One PostgreSQL statement per batch, on threads and connections of their own, without the GIL.",
+    .tp_basicsize = sizeof(Reader),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = Reader_new,
+    .tp_init = (initproc)PostgresReader_init,
+    .tp_dealloc = (destructor)Reader_dealloc,
+    .tp_methods = PostgresReader_methods,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "taskcenter.storage._poll_readers",
+    .m_doc = "Reader threads for the poll lookups that never take the GIL.",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC PyInit__poll_readers(void) {
+    if (PyType_Ready(&SqliteReaderType) < 0 || PyType_Ready(&PostgresReaderType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    if (PyModule_AddObjectRef(m, "SqliteReader", (PyObject *)&SqliteReaderType) < 0 ||
+        PyModule_AddObjectRef(m, "PostgresReader", (PyObject *)&PostgresReaderType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

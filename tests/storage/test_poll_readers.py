@@ -1,0 +1,199 @@
+"""The poll readers (C threads that never take the GIL): what the stores rely on them for."""
+
+from __future__ import annotations
+
+import asyncio
+import select
+import sqlite3
+from pathlib import Path
+
+import asyncpg
+import orjson
+import pytest
+
+from taskcenter.domain.job import JobPatch, NewJob
+from taskcenter.domain.status import JobStatus
+from taskcenter.storage._poll_readers import PostgresReader, SqliteReader
+from taskcenter.storage.sqlite import SqliteStore
+from tests.storage.test_contract import LONG_AGO, T0
+
+SQLITE_QUERY = "SELECT name || ':' || ?2 FROM t WHERE id = ?1"
+# As the PostgreSQL store's batch statement: rows of (lookup index, answer) for a JSON list of keys.
+PG_QUERY = """SELECT (k.i - 1)::int, t.name || ':' || current_setting('application_name')
+FROM json_array_elements_text($1::json) WITH ORDINALITY AS k(key, i) JOIN t ON t.id = k.key"""
+Finished = list[tuple[int, list[bytes | None] | str]]
+
+
+def _wait(reader: SqliteReader | PostgresReader, batches: int = 1) -> Finished:
+    finished: Finished = []
+    while len(finished) < batches:
+        readable, _, _ = select.select([reader.fileno()], [], [], 10)
+        assert readable, "the reader did not signal its eventfd"
+        finished += reader.collect()
+    return finished
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    path = tmp_path / "r.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, name TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [("a", "first"), ("b", '数据库 "x"\n'), ("c", None)])
+    conn.commit()
+    conn.close()
+    return path
+
+
+@pytest.fixture
+def pg_table(pg_url: str) -> str:
+    async def create() -> None:
+        conn = await asyncpg.connect(pg_url)
+        await conn.execute("CREATE TABLE t (id text PRIMARY KEY, name text)")
+        await conn.executemany("INSERT INTO t VALUES ($1, $2)", [("a", "first"), ("b", '数据库 "x"\n')])
+        await conn.close()
+
+    asyncio.run(create())
+    return pg_url
+
+
+def test_sqlite_answers_each_lookup_in_order_with_text_and_integer_parameters(database: Path) -> None:
+    reader = SqliteReader(str(database), "PRAGMA cache_size=-1024;", SQLITE_QUERY)
+    try:
+        first = reader.submit([("b", 1), ("zz", 2), ("a", "two"), ("c", 3)])
+        # The row of "c" exists but its answer is NULL: no answer, as for no row.
+        assert _wait(reader) == [(first, ['数据库 "x"\n:1'.encode(), None, b"first:two", None])]
+        empty = reader.submit([])
+        extreme = reader.submit([("a", -(2**63))])
+        assert _wait(reader, 2) == [(empty, []), (extreme, [f"first:{-(2**63)}".encode()])]
+    finally:
+        reader.close()
+
+
+def test_sqlite_refuses_what_it_cannot_bind(database: Path) -> None:
+    reader = SqliteReader(str(database), "", SQLITE_QUERY)
+    try:
+        with pytest.raises(TypeError, match="tuple of 2"):
+            reader.submit([("a",)])
+        with pytest.raises(TypeError, match="str or int"):
+            reader.submit([("a", 1.5)])
+        with pytest.raises(OverflowError):
+            reader.submit([("a", 2**64)])
+        ok = reader.submit([("a", 1)])
+        assert _wait(reader) == [(ok, [b"first:1"])]  # nothing half-submitted before it
+    finally:
+        reader.close()
+
+
+def test_sqlite_bad_query_or_database_fails_at_once(database: Path, tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="no such table"):
+        SqliteReader(str(database), "", "SELECT 1 FROM nowhere WHERE ?1")
+    with pytest.raises(RuntimeError, match="unable to open"):
+        SqliteReader(str(tmp_path / "missing" / "x.db"), "", SQLITE_QUERY)
+
+
+def test_close_answers_what_was_submitted_and_then_refuses(database: Path) -> None:
+    reader = SqliteReader(str(database), "", SQLITE_QUERY)
+    numbers = [reader.submit([("a", n)]) for n in range(50)]
+    reader.close()
+    assert reader.collect() == [(number, [f"first:{n}".encode()]) for n, number in enumerate(numbers)]
+    with pytest.raises(ValueError, match="closed"):
+        reader.submit([("a", 1)])
+    with pytest.raises(ValueError, match="closed"):
+        reader.fileno()
+    reader.close()  # twice is harmless
+
+
+def test_postgres_answers_each_lookup_by_its_index_on_several_connections(pg_table: str) -> None:
+    reader = PostgresReader(pg_table, "SET application_name = 'tc'", PG_QUERY, 3)
+    try:
+        numbers = {
+            reader.submit(3, (orjson.dumps(["b", "nope", "a"]).decode(),)): [
+                '数据库 "x"\n:tc'.encode(),
+                None,
+                b"first:tc",
+            ]
+            for _ in range(30)
+        }
+        finished = _wait(reader, 30)
+        assert sorted(finished) == sorted(numbers.items())
+        with pytest.raises(TypeError, match="as str"):
+            reader.submit(1, (1,))  # type: ignore[arg-type]
+    finally:
+        reader.close()
+
+
+def test_postgres_failures_fail_their_batch_and_the_reader_recovers(pg_table: str) -> None:
+    reader = PostgresReader(pg_table, "", PG_QUERY, 1)
+    try:
+        bad = reader.submit(1, ("not json",))
+        [(number, answers)] = _wait(reader)
+        assert number == bad and isinstance(answers, str) and "json" in answers
+        good = reader.submit(1, ('["a"]',))
+        assert _wait(reader) == [(good, [b"first:taskcenter-polls"])]
+
+        async def kill_backends() -> None:
+            conn = await asyncpg.connect(pg_table)
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'taskcenter-polls' AND datname = current_database()"
+            )
+            await conn.close()
+
+        asyncio.run(kill_backends())
+        results = []
+        for _ in range(3):  # the first may find its connection gone; a later one reconnects
+            number = reader.submit(1, ('["a"]',))
+            results += [answers for _, answers in _wait(reader)]
+        assert results[-1] == [b"first:taskcenter-polls"]
+    finally:
+        reader.close()
+
+
+def test_postgres_unreachable_database_fails_batches_not_the_reader() -> None:
+    reader = PostgresReader("postgresql://nobody@127.0.0.1:1/none", "", PG_QUERY, 1)
+    try:
+        reader.submit(1, ('["a"]',))
+        [(_, answers)] = _wait(reader)
+        assert isinstance(answers, str) and "127.0.0.1" in answers
+    finally:
+        reader.close()
+
+
+async def test_sqlite_polls_hold_no_read_transaction_that_blocks_checkpoints(tmp_path: Path) -> None:
+    """Every lookup ends its read transaction: a reader holding one would keep the WAL growing
+    and hide later commits."""
+    store = await SqliteStore.open(tmp_path / "taskcenter.db")
+    try:
+        job, _ = await store.create_job(NewJob("p1", "Job"), T0)
+        assert await store.show_job("p1", job.id, LONG_AGO) is not None
+        await store.update_job(job.id, JobPatch(progress=60), T0)
+        shown = await store.show_job("p1", job.id, LONG_AGO)
+        assert shown is not None and orjson.loads(shown)["job"]["process"] == "60%"
+        raw = sqlite3.connect(tmp_path / "taskcenter.db", isolation_level=None)
+        busy, _, _ = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        raw.close()
+        assert busy == 0
+        await store.update_job(job.id, JobPatch(status=JobStatus.COMPLETED), T0)
+        shown = await store.show_job("p1", job.id, LONG_AGO)
+        assert shown is not None and orjson.loads(shown)["job"]["status"] == "Completed"
+    finally:
+        await store.close()
+
+
+async def test_polls_in_flight_when_the_store_closes_are_answered_or_refused(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "taskcenter.db")
+    job, _ = await store.create_job(NewJob("p1", "Job"), T0)
+    polls = [asyncio.ensure_future(store.show_job("p1", job.id, LONG_AGO)) for _ in range(20)]
+    await asyncio.sleep(0)
+    await store.close()
+    answered = 0
+    for poll in polls:  # never left hanging
+        try:
+            body = await asyncio.wait_for(poll, 5)
+        except RuntimeError as exc:
+            assert "closed" in str(exc)
+        else:
+            assert body is not None
+            answered += 1
+    assert answered >= 1  # the first poll's batch was handed to the reader at once
