@@ -21,7 +21,7 @@ def verify(method: str, url: str, headers: dict[str, str], body: bytes = b"", sk
     lowered = {k.lower().encode(): v.encode("latin-1") for k, v in headers.items()}
     head, signature = aksk.parse_authorization(lowered[b"authorization"])
     aksk.check_date(lowered, head, time.time())
-    aksk.verify(aksk.keyed(sk), head, signature, method, path, query, lowered, body)
+    aksk.verify(sk.encode(), head, signature, method, path, query, lowered, body)
 
 
 @pytest.mark.parametrize(
@@ -47,6 +47,23 @@ def test_signed_non_ascii_header_values_verify() -> None:
     """The SDK signs every header it sends, as UTF-8 bytes."""
     url = "http://127.0.0.1:8080/v3/p1/jobs?id=x"
     verify("GET", url, sign(AK, SK, "GET", url, headers={"X-Client-Name": "任务中心 poller"}))
+
+
+@pytest.mark.parametrize("secret", ["k", "s" * 64, "long-" * 40, "密钥-secret"])
+def test_secrets_of_any_length_verify(secret: str) -> None:
+    """HMAC hashes a key longer than SHA-256's 64-byte block first; shorter ones are padded."""
+    url = "http://127.0.0.1:8080/v3/p1/jobs?id=x"
+    verify("GET", url, sign(AK, secret, "GET", url), sk=secret)
+    with pytest.raises(AuthenticationFailed, match="signature"):
+        verify("GET", url, sign(AK, secret, "GET", url), sk=secret + "x")
+
+
+def test_signed_header_values_are_stripped_as_the_sdk_strips_them() -> None:
+    url = "http://127.0.0.1:8080/v3/p1/jobs?id=x"
+    headers = sign(AK, SK, "GET", url, headers={"X-Client-Name": "  poller\t "})
+    verify("GET", url, headers)
+    with pytest.raises(AuthenticationFailed, match="signature"):
+        verify("GET", url, {**headers, "X-Client-Name": "poller2"})
 
 
 def test_wrong_secret_fails() -> None:

@@ -7,7 +7,6 @@ credential could still be honoured on a node.
 
 from __future__ import annotations
 
-import hmac
 import time
 from collections.abc import Iterable
 from typing import Generic, TypeVar
@@ -56,7 +55,7 @@ class Authenticator:
         # Keyed by the token itself, which the request carries anyway: hashing it is needed
         # only to find it in the store.
         self._tokens: _RecentCache[bytes, IssuedToken] = _RecentCache()
-        self._keys: _RecentCache[str, tuple[hmac.HMAC, Principal]] = _RecentCache()
+        self._keys: _RecentCache[str, tuple[bytes, Principal]] = _RecentCache()
 
     async def authenticate(
         self,
@@ -111,8 +110,8 @@ class Authenticator:
             stored = await self._store.get_access_key(head.access_key)
             if stored is None:
                 raise AuthenticationFailed("the access key (AK) is unknown.")
-            found = (aksk.keyed(stored[0].secret_key), stored[1])
+            found = (stored[0].secret_key.encode(), stored[1])
             self._keys.put(head.access_key, found)
-        key, principal = found
-        aksk.verify(key, head, signature, method, path, query_string, headers, body)
+        secret, principal = found
+        aksk.verify(secret, head, signature, method, path, query_string, headers, body)
         return principal
