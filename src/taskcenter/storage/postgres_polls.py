@@ -50,9 +50,10 @@ class PostgresPolls(PollBatcher[PostgresReader]):
     """Batches on the reader's own threads and connections, one per batch in flight."""
 
     def __init__(self, url: str, loop: asyncio.AbstractEventLoop) -> None:
-        # Two batches at a time: with one, the event loop sat idle for a third of the time
-        # while PostgreSQL answered; with three, batches got too small to pay for themselves.
-        # Measured with asyncpg on the event loop; see BENCHMARKS.md.
+        # Two batches at a time, each on its own thread and connection. With asyncpg on the
+        # event loop, one batch left the loop idle a third of the time and three made batches
+        # too small to pay for themselves; with these readers, one, two, four and six measured
+        # the same within a noisy VM's drift (BENCHMARKS.md).
         super().__init__(loop, PostgresReader(url, _SETUP, _BATCH_QUERY, 2), in_flight=2)
 
     def _submit(self, batch: Batch) -> int:
