@@ -1,7 +1,8 @@
 """Verifying SDK-HMAC-SHA256 signatures exactly as huaweicloudsdkcore's Signer makes them.
 
 No maintained library verifies this scheme (the SDK only signs), so the canonical request is
-rebuilt here, step by step as the SDK's signer.py builds it, and compared in constant time.
+rebuilt here, step by step as the SDK's signer.py builds it, and compared in constant time. Its
+last steps (joining, SHA-256, HMAC) are C, in _sdk_hmac.c; the rest stays readable Python.
 
 It works on the headers as the wire carried them (lower-case names, raw bytes): the SDK sends
 each value as its UTF-8 bytes and hashes those same bytes, so nothing is decoded here. Every

@@ -4,7 +4,7 @@
  * must never wait for them. A Python thread needs the GIL to start each batch and to hand back
  * its answers, and gets it only when the event loop's thread blocks: measured under load, a
  * SQLite batch waited 350-500 µs to start and as long again to end, and the event loop idled a
- * fifth of the time. On PostgreSQL, asyncpg runs the protocol on the event loop's thread itself.
+ * fifth of the time. On PostgreSQL, asyncpg would run the protocol on the event loop's thread.
  * No library runs database statements on threads of their own and signals completion through a
  * file descriptor; this module does only that.
  *
