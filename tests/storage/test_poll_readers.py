@@ -143,7 +143,7 @@ def test_postgres_failures_fail_their_batch_and_the_reader_recovers(pg_table: st
         asyncio.run(kill_backends())
         results = []
         for _ in range(3):  # the first may find its connection gone; a later one reconnects
-            number = reader.submit(1, ('["a"]',))
+            reader.submit(1, ('["a"]',))
             results += [answers for _, answers in _wait(reader)]
         assert results[-1] == [b"first:taskcenter-polls"]
     finally:

@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import re
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, unquote
@@ -38,7 +37,7 @@ _AUTHORIZATION = re.compile(
 )
 _MALFORMED = "Authorization header is not 'SDK-HMAC-SHA256 Access=AK, SignedHeaders=h1;h2, Signature=HEX'."
 
-Headers = Mapping[bytes, bytes]
+Headers = dict[bytes, bytes]
 """A request's headers: lower-case names to values, both as bytes, as ASGI servers give them."""
 
 
@@ -173,7 +172,7 @@ def verify(
         method.upper().encode(),
         canonical_uri(path).encode(),
         canonical_query(query_string).encode(),
-        headers if isinstance(headers, dict) else dict(headers),
+        headers,
         head.signed_headers,
         head.signed_list,
         payload_hash(body, headers),

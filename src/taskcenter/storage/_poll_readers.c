@@ -72,7 +72,6 @@ typedef struct Reader {
     char *query;
     int arity;      /* SqliteReader: the statement's parameters per lookup */
     int event_fd;
-    int nworkers;
     Worker workers[MAX_WORKERS];
     int open;       /* threads running and accepting batches */
     pthread_mutex_t lock;
@@ -280,7 +279,6 @@ static int reader_start(Reader *self, int workers) {
     pthread_mutex_init(&self->lock, NULL);
     pthread_cond_init(&self->wake, NULL);
     self->sync_ready = 1;
-    self->nworkers = workers;
     for (int i = 0; i < workers; i++) {
         Worker *worker = &self->workers[i];
         worker->reader = self;
@@ -534,10 +532,8 @@ static PyObject *PostgresReader_submit(Reader *self, PyObject *args) {
     Batch *batch = batch_new(self, count, nparams);
     for (Py_ssize_t p = 0; batch != NULL && p < nparams; p++) {
         PyObject *value = PyTuple_GET_ITEM(params, p);
-        if (!PyUnicode_Check(value)) {
-            PyErr_SetString(PyExc_TypeError, "PostgreSQL parameters are passed as str");
-        }
-        if (PyErr_Occurred() || param_set(batch->params + p, value) < 0) {
+        if (!PyUnicode_Check(value)) PyErr_SetString(PyExc_TypeError, "PostgreSQL parameters are passed as str");
+        if (!PyUnicode_Check(value) || param_set(batch->params + p, value) < 0) {
             batch_free(batch);
             return NULL;
         }

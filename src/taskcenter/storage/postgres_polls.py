@@ -54,7 +54,8 @@ class PostgresPolls(PollBatcher[PostgresReader]):
         # event loop, one batch left the loop idle a third of the time and three made batches
         # too small to pay for themselves; with these readers, one, two, four and six measured
         # the same within a noisy VM's drift (BENCHMARKS.md).
-        super().__init__(loop, PostgresReader(url, _SETUP, _BATCH_QUERY, 2), in_flight=2)
+        in_flight = 2
+        super().__init__(loop, PostgresReader(url, _SETUP, _BATCH_QUERY, in_flight), in_flight)
 
     def _submit(self, batch: Batch) -> int:
         keys = orjson.dumps([[job_id, project_id, since] for job_id, project_id, since, _ in batch])

@@ -115,17 +115,18 @@ def _opt_us(value: datetime | None) -> int | None:
     return None if value is None else to_us(value)
 
 
+# Every connection's, the poll reader's included: reads through a memory map and a larger page
+# cache, so random lookups among millions of jobs cost no read() system call each.
+_READ_SETTINGS = "PRAGMA busy_timeout=5000; PRAGMA mmap_size=4294967296; PRAGMA cache_size=-65536;"
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     # FULL: an acknowledged job survives a power cut, not only a process crash.
     conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA busy_timeout=5000")
     conn.execute("PRAGMA foreign_keys=ON")
-    # Reads through a memory map and a larger page cache: random lookups among millions of
-    # jobs then cost no read() system call each.
-    conn.execute("PRAGMA mmap_size=4294967296")
-    conn.execute("PRAGMA cache_size=-65536")
+    conn.executescript(_READ_SETTINGS)
     return conn
 
 
@@ -144,7 +145,7 @@ class SqliteStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = _connect(path)
         _migrate(writer)
-        return cls(_connect(path), writer, SqlitePolls(path, asyncio.get_running_loop()))
+        return cls(_connect(path), writer, SqlitePolls(path, _READ_SETTINGS, asyncio.get_running_loop()))
 
     async def close(self) -> None:
         await self._write(lambda c: None)

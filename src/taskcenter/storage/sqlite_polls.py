@@ -38,16 +38,13 @@ SELECT {_SHOWN_JOB} FROM jobs
 WHERE jobs.id = ?1 AND jobs.project_id = ?2 AND (jobs.ended_us IS NULL OR jobs.ended_us >= ?3)
 """
 
-# The reader's own connection reads through a memory map and a large page cache, like the
-# store's other connections (storage.sqlite._connect).
-_SETUP = "PRAGMA mmap_size=4294967296; PRAGMA cache_size=-65536; PRAGMA busy_timeout=5000;"
-
 
 class SqlitePolls(PollBatcher[SqliteReader]):
-    def __init__(self, path: Path, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, path: Path, setup: str, loop: asyncio.AbstractEventLoop) -> None:
+        """``setup``: the statements the reader's own connection runs first (the store's)."""
         # One batch at a time, on the one reader thread: the lookups that arrive meanwhile make
         # the next batch bigger rather than queueing behind it one by one.
-        super().__init__(loop, SqliteReader(str(path), _SETUP, _LOOKUP), in_flight=1)
+        super().__init__(loop, SqliteReader(str(path), setup, _LOOKUP), in_flight=1)
 
     def _submit(self, batch: Batch) -> int:
         return self._reader.submit([(job, project, to_us(since)) for job, project, since, _ in batch])
