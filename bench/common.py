@@ -42,12 +42,26 @@ class WrkResult:
     p99_ms: float
     non_2xx: int
     errors: int
+    steal: float  # the share of CPU time the hypervisor took from this machine during the run
 
     def row(self) -> str:
         return (
             f"| {self.label} | {self.requests_per_second:,.0f} | {self.p50_ms:.2f} | "
-            f"{self.p99_ms:.2f} | {self.non_2xx + self.errors} |"
+            f"{self.p99_ms:.2f} | {self.non_2xx + self.errors} | {self.steal:.0%} |"
         )
+
+
+def _cpu_times() -> list[int]:
+    """The machine's CPU time counters (/proc/stat's first line); zeros where there is none."""
+    try:
+        return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return [0] * 8
+
+
+def _steal(before: list[int], after: list[int]) -> float:
+    total = sum(after) - sum(before)
+    return (after[7] - before[7]) / total if total > 0 and len(after) > 7 else 0.0
 
 
 def _ms(value: str) -> float:
@@ -74,11 +88,13 @@ def run_wrk(
     script.write_text(LUA)
     lines = work / f"{re.sub(r'[^a-z0-9]+', '-', label.lower())}.txt"
     lines.write_text("\n".join(request_lines) + "\n")
+    cpu_before = _cpu_times()
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url,
          "--", str(lines)],
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
+    steal = _steal(cpu_before, _cpu_times())
     (work / f"{lines.stem}.wrk.txt").write_text(out)
     print(f"--- {label}\n{out}", flush=True)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -88,7 +104,7 @@ def run_wrk(
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return WrkResult(
         label, rps, p50, p99, int(non_2xx.group(1)) if non_2xx else 0,
-        sum(int(g) for g in errors.groups()) if errors else 0,
+        sum(int(g) for g in errors.groups()) if errors else 0, steal,
     )  # fmt: skip
 
 

@@ -2,7 +2,7 @@
 
 1,000,000 jobs across 100 projects; keep-alive, 32 connections, 20 s per run (wrk), after a
 5 s warm-up; once with X-Auth-Token, once with AK/SK-signed requests (pre-signed by this
-script), each between two /health runs.
+script), each between two /health runs; three rounds of these five runs by default.
 Target: GET-by-id >= 0.8x /health throughput, p99 <= 10 ms.
 
     .venv/bin/python -m bench.get_by_id --engine sqlite
@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import random
 import sqlite3
+import statistics
 import tempfile
 import time
 import uuid
@@ -104,6 +105,18 @@ def token_for(url: str, creds: Credentials) -> str:
     return response.headers["X-Subject-Token"]
 
 
+def signed_lines(url: str, sample: list[tuple[str, str]], by_project: dict[str, Credentials]) -> list[str]:
+    """The sampled polls signed now by the official SDK's Signer (X-Sdk-Date must stay fresh)."""
+    lines = []
+    for project, job in sample:
+        creds = by_project[project]
+        path = f"/v3/{project}/jobs?id={job}"
+        headers = sign(creds.access_key, creds.secret_key, "GET", url + path,
+                       headers={"X-Project-Id": project})  # fmt: skip
+        lines.append(path + "\t" + "\t".join(f"{k}: {v}" for k, v in headers.items()))
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -114,6 +127,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--requests", type=int, default=20_000, help="distinct requests replayed")
+    parser.add_argument("--rounds", type=int, default=3, help="repetitions of the five runs")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="tc-bench-"))
@@ -121,6 +135,7 @@ def main() -> None:
         database_url = f"sqlite:///{work / 'taskcenter.db'}"
     else:
         database_url = asyncio.run(create_pg_database())
+    rounds: list[list[WrkResult]] = []
     try:
         projects, jobs = asyncio.run(seed(database_url, work, args.projects, args.jobs))
         server = Server(free_port(), database_url, work, {})
@@ -135,46 +150,63 @@ def main() -> None:
             check = httpx.get(server.url + sample[0][1].join(["/v3/" + sample[0][0] + "/jobs?id=", ""]),
                               headers={"X-Auth-Token": tokens[sample[0][0]]})  # fmt: skip
             assert check.status_code == 200, check.text
-            results: list[WrkResult] = []
-            run = lambda label, lines: results.append(  # noqa: E731
-                run_wrk(label, server.url, lines, work, connections=args.connections, seconds=args.seconds)
+            run = lambda label, lines: run_wrk(  # noqa: E731
+                label, server.url, lines, work, connections=args.connections, seconds=args.seconds
             )
             # A warm-up, not recorded: otherwise the first reads of the sampled jobs are cold,
             # as the jobs that pollers read on a long-running server are not.
             run_wrk("warm-up", server.url, token_lines, work, connections=args.connections, seconds=5)
-            run("/health", ["/health"])
-            run("GET job by id, X-Auth-Token", token_lines)
-            run("/health (again)", ["/health"])
-            signed_lines = []
-            for project, job in sample:
-                creds = by_project[project]
-                path = f"/v3/{project}/jobs?id={job}"
-                headers = sign(creds.access_key, creds.secret_key, "GET", server.url + path,
-                               headers={"X-Project-Id": project})  # fmt: skip
-                signed_lines.append(path + "\t" + "\t".join(f"{k}: {v}" for k, v in headers.items()))
-            run("GET job by id, AK/SK signed", signed_lines)
-            run("/health (third)", ["/health"])
+            for _ in range(args.rounds):
+                results = [run("/health", ["/health"]), run("GET job by id, X-Auth-Token", token_lines)]
+                results.append(run("/health (again)", ["/health"]))
+                signed = signed_lines(server.url, sample, by_project)
+                results.append(run("GET job by id, AK/SK signed", signed))
+                results.append(run("/health (third)", ["/health"]))
+                rounds.append(results)
         finally:
             server.stop()
     finally:
         if args.engine == "postgres":
             asyncio.run(drop_pg_database(database_url))
+    report(args, rounds)
 
-    # Each GET run against the mean of the /health runs on either side of it.
-    around = {1: (0, 2), 3: (2, 4)}
+
+TARGET_RATIO, TARGET_P99_MS = 0.8, 10.0
+
+
+def report(args: argparse.Namespace, rounds: list[list[WrkResult]]) -> None:
+    """Each GET run against the mean of the /health runs on either side of it, round by round.
+
+    Rounds, because on a shared VM the same server's /health runs differ by a quarter within
+    minutes (BENCHMARKS.md): one run proves little either way; the median of several says more.
+    """
     print(
         f"\n{args.engine}, {args.jobs:,} jobs, {args.projects} projects, {args.connections} "
-        f"connections, {args.seconds} s; {machine()}; {time.strftime('%Y-%m-%d')}\n"
+        f"connections, {args.seconds} s, {len(rounds)} rounds; {machine()}; {time.strftime('%Y-%m-%d')}\n"
     )
-    print("| run | requests/s | p50 ms | p99 ms | errors |")
-    print("|---|---|---|---|---|")
-    for result in results:
-        print(result.row())
-    for index, (before, after) in around.items():
-        health = (results[before].requests_per_second + results[after].requests_per_second) / 2
-        result = results[index]
-        ratio = result.requests_per_second / health
-        print(f"{result.label}: {ratio:.2f}x /health (mean of the /health runs around it)")
+    print("| round | run | requests/s | p50 ms | p99 ms | errors | CPU stolen | vs /health around it |")
+    print("|---|---|---|---|---|---|---|---|")
+    ratios: dict[str, list[float]] = {}
+    met: dict[str, int] = {}
+    for number, results in enumerate(rounds, 1):
+        for index, result in enumerate(results):
+            cell = ""
+            if index in (1, 3):
+                health = (results[index - 1].requests_per_second + results[index + 1].requests_per_second) / 2
+                ratio = result.requests_per_second / health
+                ratios.setdefault(result.label, []).append(ratio)
+                met[result.label] = met.get(result.label, 0) + (
+                    ratio >= TARGET_RATIO and result.p99_ms <= TARGET_P99_MS
+                )
+                cell = f"{ratio:.2f}x"
+            print(f"| {number} {result.row()} {cell} |")
+    print()
+    for label, values in ratios.items():
+        print(
+            f"{label}: median {statistics.median(values):.2f}x /health (range {min(values):.2f}-"
+            f"{max(values):.2f}); target (>= {TARGET_RATIO}x and p99 <= {TARGET_P99_MS:g} ms) met in "
+            f"{met[label]} of {len(values)} rounds"
+        )
 
 
 if __name__ == "__main__":
