@@ -264,7 +264,13 @@ def project_create(
     """Create a project with one user and an access key; print them as one JSON object."""
 
     async def run() -> dict[str, str]:
-        store = await open_store(database_url, data_dir)
+        try:
+            store = await open_store(database_url, data_dir)
+        except ValueError:
+            raise
+        except Exception as exc:  # unreachable, refused, not migratable: one line, no traceback
+            where = describe(database_url, data_dir)
+            raise StoreUnavailable(f"cannot open the store at {where}: {exc}") from exc
         try:
             return (await create_project(store, name)).as_json()
         finally:
@@ -272,10 +278,14 @@ def project_create(
 
     try:
         credentials = asyncio.run(run())
-    except (NameTaken, ValueError) as exc:
+    except (NameTaken, ValueError, StoreUnavailable) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(json.dumps(credentials))
+
+
+class StoreUnavailable(Exception):
+    """The store named on the command line could not be opened."""
 
 
 def main() -> None:

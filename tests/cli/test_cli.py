@@ -97,3 +97,14 @@ def test_bad_database_url_fails_clearly(tmp_path: Path) -> None:
         text=True,
     )
     assert result.returncode == 1 and "unsupported database URL" in result.stderr
+
+
+def test_a_database_url_the_poll_lookups_cannot_use_fails_at_start(pg_url: str) -> None:
+    result = subprocess.run(
+        [*TASKCENTER, "project", "create", "x", "--database-url", f"{pg_url}?search_path=public"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "cannot open the store" in result.stderr and "search_path" in result.stderr
+    assert "Traceback" not in result.stderr

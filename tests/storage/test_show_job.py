@@ -15,6 +15,7 @@ from taskcenter.domain.status import JobStatus
 from taskcenter.domain.wire import job_info
 from taskcenter.storage.base import Store
 from taskcenter.storage.polls import MAX_BATCH
+from taskcenter.storage.postgres import PostgresStore
 from taskcenter.storage.sqlite import SqliteStore
 from tests.storage.test_contract import LONG_AGO, T0
 
@@ -128,3 +129,23 @@ async def test_the_answer_is_compact_json_byte_for_byte(store: Store) -> None:
     failed = await store.get_job("p1", job.id, LONG_AGO)
     assert failed is not None
     assert await store.show_job("p1", job.id, LONG_AGO) == orjson.dumps({"job": job_info(failed)})
+
+
+async def test_server_settings_in_the_url_reach_the_poll_connections(pg_url: str) -> None:
+    # The poll lookups connect with libpq, the rest of the store with asyncpg: a setting in the
+    # URL's options parameter holds for both, so polls read the schema the other queries use.
+    url = f"{pg_url}?options=-c%20search_path%3Dpublic"
+    store = await PostgresStore.open(url)
+    try:
+        job, _ = await store.create_job(NewJob("p1", "Job"), T0)
+        body = await store.show_job("p1", job.id, LONG_AGO)
+        assert body is not None and orjson.loads(body)["job"]["id"] == job.id
+    finally:
+        await store.close()
+
+
+async def test_a_url_the_poll_connections_refuse_stops_the_store_from_opening(pg_url: str) -> None:
+    # asyncpg would take search_path as a server setting; libpq refuses the parameter. Refused at
+    # open, the start fails with the reason, instead of every poll failing with a 500 later.
+    with pytest.raises(RuntimeError, match=r"search_path.*options=-c name=value"):
+        await PostgresStore.open(f"{pg_url}?search_path=public")

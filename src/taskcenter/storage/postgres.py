@@ -32,6 +32,7 @@ from taskcenter.storage.migrations import check_schema, migrations
 from taskcenter.storage.postgres_polls import PostgresPolls
 from taskcenter.storage.rows import load_sub_tasks
 
+_NO_JOB = "00000000-0000-4000-8000-000000000000"
 _JOB_COLUMNS = (
     "id, project_id, name, status, created_at, started_at, ended_at, progress, "
     "instance_id, instance_name, entities, fail_reason, sub_tasks, idempotency_key, "
@@ -131,7 +132,15 @@ class PostgresStore:
         finally:
             await conn.close()
         pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init_connection)
-        return cls(pool, url)
+        store = cls(pool, url)
+        try:
+            # The poll lookups connect with libpq, not asyncpg: a URL that only asyncpg takes (a
+            # server setting as a query parameter, say) must stop the start, not 500 every poll.
+            await store.show_job("", _NO_JOB, datetime.now(UTC))
+        except Exception:
+            await store.close()
+            raise
+        return store
 
     async def close(self) -> None:
         self._polls.close()

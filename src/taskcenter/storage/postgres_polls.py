@@ -62,4 +62,8 @@ class PostgresPolls(PollBatcher[PostgresReader]):
         return self._reader.submit(len(batch), (keys.decode(),))
 
     def _failure(self, message: str) -> Exception:
-        return RuntimeError(f"PostgreSQL poll lookups failed: {message.strip()}")
+        hint = ""
+        if "invalid URI query parameter" in message or "invalid connection option" in message:
+            # asyncpg passes unknown URL parameters to the server as settings; libpq refuses them.
+            hint = " (the poll lookups use libpq: give server settings as options=-c name=value)"
+        return RuntimeError(f"PostgreSQL poll lookups failed: {message.strip()}{hint}")
