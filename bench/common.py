@@ -37,6 +37,7 @@ end
 @dataclass
 class WrkResult:
     label: str
+    requests: int
     requests_per_second: float
     p50_ms: float
     p99_ms: float
@@ -97,13 +98,14 @@ def run_wrk(
     steal = _steal(cpu_before, _cpu_times())
     (work / f"{lines.stem}.wrk.txt").write_text(out)
     print(f"--- {label}\n{out}", flush=True)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return WrkResult(
-        label, rps, p50, p99, int(non_2xx.group(1)) if non_2xx else 0,
+        label, requests, rps, p50, p99, int(non_2xx.group(1)) if non_2xx else 0,
         sum(int(g) for g in errors.groups()) if errors else 0, steal,
     )  # fmt: skip
 
@@ -111,17 +113,27 @@ def run_wrk(
 class Server:
     """`taskcenter serve` as a separate process, as in production."""
 
-    def __init__(self, port: int, database_url: str, data_dir: Path, extra_env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        port: int,
+        database_url: str,
+        data_dir: Path,
+        extra_env: dict[str, str],
+        *,
+        wrapper: tuple[str, ...] = (),
+        start_seconds: float = 60,
+    ) -> None:
+        """``wrapper`` runs the server (valgrind, say); ``start_seconds`` bounds its start."""
         self.url = f"http://127.0.0.1:{port}"
         self.log = data_dir / f"serve-{port}.log"
         env = {**os.environ, "TASKCENTER_LOG_LEVEL": "warning", **extra_env}
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "taskcenter", "serve", "--port", str(port),
+                [*wrapper, sys.executable, "-m", "taskcenter", "serve", "--port", str(port),
                  "--database-url", database_url, "--data-dir", str(data_dir)],
                 stdout=log, stderr=subprocess.STDOUT, env=env,
             )  # fmt: skip
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_seconds
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/health").status_code == 200:
