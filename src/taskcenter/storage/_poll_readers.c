@@ -205,12 +205,22 @@ static int pg_ready(Worker *worker, Batch *batch) {
 }
 
 static void pg_run(Worker *worker, Batch *batch) {
-    if (!pg_ready(worker, batch)) return;
     const char *values[8];
     int n = (int)batch->nparams;
     for (int p = 0; p < n; p++) values[p] = batch->params[p].text;
-    PGresult *result = PQexecPrepared(worker->pg, "poll", n, values, NULL, NULL, 0);
-    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+    PGresult *result = NULL;
+    for (int attempt = 0;; attempt++) {
+        int reused = worker->pg != NULL && PQstatus(worker->pg) == CONNECTION_OK;
+        if (!pg_ready(worker, batch)) return;
+        result = PQexecPrepared(worker->pg, "poll", n, values, NULL, NULL, 0);
+        if (PQresultStatus(result) == PGRES_TUPLES_OK) break;
+        /* A connection that died while idle (a restarted server, a terminated backend) is found
+         * out only now: the lookups only read, so they run once more on a new connection
+         * rather than fail their polls. */
+        if (reused && attempt == 0 && PQstatus(worker->pg) == CONNECTION_BAD) {
+            PQclear(result);
+            continue;
+        }
         const char *message = PQresultErrorMessage(result);
         batch_fail(batch, message != NULL && message[0] != '\0' ? message : PQerrorMessage(worker->pg));
         PQclear(result);
