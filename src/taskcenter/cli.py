@@ -255,6 +255,10 @@ def worker(
     uvloop.run(run())
 
 
+class StoreUnavailable(Exception):
+    """The store named on the command line could not be opened."""
+
+
 @project_app.command("create")
 def project_create(
     name: Annotated[str, typer.Argument(help="Project name; its user gets the same name.")],
@@ -282,10 +286,6 @@ def project_create(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(json.dumps(credentials))
-
-
-class StoreUnavailable(Exception):
-    """The store named on the command line could not be opened."""
 
 
 def main() -> None:
