@@ -73,18 +73,18 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def ensure_wrk() -> None:
-    """wrk comes from Debian's packages; install it when missing (as root, like CI)."""
-    if shutil.which("wrk") is None:
+def ensure_command(command: str, package: str) -> None:
+    """Installs Debian's ``package`` when ``command`` is missing (as root, like CI)."""
+    if shutil.which(command) is None:
         subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True)
 
 
 def run_wrk(
     label: str, url: str, request_lines: list[str], work: Path, *, connections: int, seconds: int
 ) -> WrkResult:
     """wrk with keep-alive connections, replaying the given requests round-robin."""
-    ensure_wrk()
+    ensure_command("wrk", "wrk")
     script = work / "replay.lua"
     script.write_text(LUA)
     lines = work / f"{re.sub(r'[^a-z0-9]+', '-', label.lower())}.txt"
