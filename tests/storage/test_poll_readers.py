@@ -6,6 +6,7 @@ import asyncio
 import select
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import orjson
@@ -195,4 +196,32 @@ async def test_polls_in_flight_when_the_store_closes_are_answered_or_refused(tmp
         else:
             assert body is not None
             answered += 1
-    assert answered >= 1  # the first poll's batch was handed to the reader at once
+    assert answered >= 1  # the batch handed to the reader before the close
+
+
+async def test_polls_of_one_event_loop_iteration_travel_in_one_batch(tmp_path: Path) -> None:
+    """Each batch pays the hand-over (and on PostgreSQL a statement) once, however many it holds."""
+    store = await SqliteStore.open(tmp_path / "taskcenter.db")
+    try:
+        job, _ = await store.create_job(NewJob("p1", "Job"), T0)
+        polls = store._polls
+        sizes: list[int] = []
+        submit = polls._submit
+
+        def counted(batch: list[Any]) -> int:
+            sizes.append(len(batch))
+            return submit(batch)
+
+        polls._submit = counted  # type: ignore[method-assign]
+        bodies = await asyncio.gather(*(store.show_job("p1", job.id, LONG_AGO) for _ in range(20)))
+        assert sizes == [20] and all(body is not None for body in bodies)
+        # While a batch is out, the next polls wait for it and then leave together.
+        first = asyncio.ensure_future(store.show_job("p1", job.id, LONG_AGO))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert sizes == [20, 1]
+        rest = [asyncio.ensure_future(store.show_job("p1", job.id, LONG_AGO)) for _ in range(5)]
+        await asyncio.gather(first, *rest)
+        assert sizes[:2] == [20, 1] and sum(sizes[2:]) == 5 and len(sizes) <= 3
+    finally:
+        await store.close()

@@ -47,15 +47,10 @@ _SETUP = "SET statement_timeout = '10s'"
 
 
 class PostgresPolls(PollBatcher[PostgresReader]):
-    """Batches on the reader's own threads and connections, one per batch in flight."""
+    """Batches on the reader's own thread and connection."""
 
     def __init__(self, url: str, loop: asyncio.AbstractEventLoop) -> None:
-        # Two batches at a time, each on its own thread and connection. With asyncpg on the
-        # event loop, one batch left the loop idle a third of the time and three made batches
-        # too small to pay for themselves; with these readers, one, two, four and six measured
-        # the same within a noisy VM's drift (BENCHMARKS.md).
-        in_flight = 2
-        super().__init__(loop, PostgresReader(url, _SETUP, _BATCH_QUERY, in_flight), in_flight)
+        super().__init__(loop, PostgresReader(url, _SETUP, _BATCH_QUERY, 1))
 
     def _submit(self, batch: Batch) -> int:
         keys = orjson.dumps([[job_id, project_id, since] for job_id, project_id, since, _ in batch])

@@ -42,9 +42,7 @@ WHERE jobs.id = ?1 AND jobs.project_id = ?2 AND (jobs.ended_us IS NULL OR jobs.e
 class SqlitePolls(PollBatcher[SqliteReader]):
     def __init__(self, path: Path, setup: str, loop: asyncio.AbstractEventLoop) -> None:
         """``setup``: the statements the reader's own connection runs first (the store's)."""
-        # One batch at a time, on the one reader thread: the lookups that arrive meanwhile make
-        # the next batch bigger rather than queueing behind it one by one.
-        super().__init__(loop, SqliteReader(str(path), setup, _LOOKUP), in_flight=1)
+        super().__init__(loop, SqliteReader(str(path), setup, _LOOKUP))
 
     def _submit(self, batch: Batch) -> int:
         return self._reader.submit([(job, project, to_us(since)) for job, project, since, _ in batch])
