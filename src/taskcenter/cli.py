@@ -22,6 +22,7 @@ from rich.panel import Panel
 
 from taskcenter import __version__
 from taskcenter.api.app import create_app
+from taskcenter.api.protocol import OneWriteProtocol
 from taskcenter.domain.clock import system_clock
 from taskcenter.engine.registry import Registry, load_registry
 from taskcenter.engine.runner import engine_running
@@ -205,7 +206,7 @@ def serve(
             host=host,
             port=port,
             loop="uvloop",
-            http="httptools",
+            http=OneWriteProtocol,
             access_log=access_log,
             log_level=log_level.lower(),
             lifespan="on",

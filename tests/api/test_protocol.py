@@ -1,0 +1,128 @@
+"""One write per response: what the serving protocol changes, and what it must leave as it was."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.types import Receive, Scope, Send
+from uvicorn.config import Config
+from uvicorn.server import ServerState
+
+from taskcenter.api.protocol import OneWriteProtocol
+
+
+class RecordingTransport(asyncio.Transport):
+    """What uvicorn's protocol hands to the socket, one entry per write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8080), "peername": ("127.0.0.1", 50000)}.get(name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def fixed_length(scope: Scope, receive: Receive, send: Send) -> None:
+    body = b'{"job":{}}'
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def streamed(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await asyncio.sleep(0.01)
+    await send({"type": "http.response.body", "body": b"part", "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def fails_after_start(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"5")]})
+    raise RuntimeError("the application failed mid-response")
+
+
+def connect(app: Any) -> tuple[OneWriteProtocol, RecordingTransport]:
+    config = Config(app=app, http=OneWriteProtocol, lifespan="off", log_level="critical")
+    config.load()
+    protocol = OneWriteProtocol(config=config, server_state=ServerState(), app_state={})
+    transport = RecordingTransport()
+    protocol.connection_made(transport)
+    return protocol, transport
+
+
+async def serve(app: Any, request: bytes) -> RecordingTransport:
+    protocol, transport = connect(app)
+    protocol.data_received(request)
+    for _ in range(100):
+        await asyncio.sleep(0.005)
+        finished = transport.closed or (protocol.cycle is not None and protocol.cycle.response_complete)
+        if finished and not protocol.pipeline:
+            break
+    return transport
+
+
+async def test_a_response_of_known_length_goes_out_in_one_write() -> None:
+    transport = await serve(fixed_length, b"GET /v3/p/jobs?id=x HTTP/1.1\r\nhost: t\r\n\r\n")
+    assert len(transport.writes) == 1
+    head, _, body = transport.writes[0].partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"\r\ncontent-length: 10" in head
+    assert body == b'{"job":{}}'
+
+
+async def test_pipelined_requests_get_one_write_each_in_order() -> None:
+    request = b"GET /a HTTP/1.1\r\nhost: t\r\n\r\n"
+    transport = await serve(fixed_length, request * 3)
+    assert len(transport.writes) == 3
+    assert all(w.startswith(b"HTTP/1.1 200 OK") and w.endswith(b'{"job":{}}') for w in transport.writes)
+
+
+async def test_a_head_request_is_answered_though_no_body_follows() -> None:
+    transport = await serve(fixed_length, b"HEAD /a HTTP/1.1\r\nhost: t\r\n\r\n")
+    assert len(transport.writes) == 1 and transport.writes[0].endswith(b"\r\n\r\n")
+    assert b"content-length: 10" in transport.writes[0]
+
+
+async def test_a_streamed_response_sends_its_head_at_once() -> None:
+    transport = await serve(streamed, b"GET /a HTTP/1.1\r\nhost: t\r\n\r\n")
+    assert transport.writes[0].startswith(b"HTTP/1.1 200 OK") and transport.writes[0].endswith(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in transport.writes[0]
+    assert b"".join(transport.writes[1:]) == b"4\r\npart\r\n0\r\n\r\n"
+
+
+async def test_100_continue_passes_before_the_response_it_precedes() -> None:
+    async def reads_body(scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        assert message["body"] == b"abc"
+        await fixed_length(scope, receive, send)
+
+    request = b"POST /a HTTP/1.1\r\nhost: t\r\ncontent-length: 3\r\nexpect: 100-continue\r\n\r\n"
+    protocol, transport = connect(reads_body)
+    protocol.data_received(request)
+    await asyncio.sleep(0.01)
+    assert transport.writes == [b"HTTP/1.1 100 Continue\r\n\r\n"]
+    protocol.data_received(b"abc")
+    await asyncio.sleep(0.01)
+    assert len(transport.writes) == 2 and transport.writes[1].endswith(b'{"job":{}}')
+
+
+async def test_a_head_left_waiting_by_a_failed_application_goes_out_before_the_close() -> None:
+    transport = await serve(fails_after_start, b"GET /a HTTP/1.1\r\nhost: t\r\n\r\n")
+    assert transport.closed
+    assert len(transport.writes) == 1 and transport.writes[0].startswith(b"HTTP/1.1 200 OK")
