@@ -21,7 +21,7 @@ def verify(method: str, url: str, headers: dict[str, str], body: bytes = b"", sk
     lowered = {k.lower().encode(): v.encode("latin-1") for k, v in headers.items()}
     head, signature = aksk.parse_authorization(lowered[b"authorization"])
     aksk.check_date(lowered, head, time.time())
-    aksk.verify(sk.encode(), head, signature, method, path, query, lowered, body)
+    aksk.verify(sk.encode(), head, signature, method, path, query.encode("latin-1"), lowered, body)
 
 
 @pytest.mark.parametrize(
@@ -33,6 +33,7 @@ def verify(method: str, url: str, headers: dict[str, str], body: bytes = b"", sk
         ("GET", "http://127.0.0.1:8080/v3/p1/immediate-jobs?job_name=a%20b&job_name=a", b""),
         ("GET", "http://127.0.0.1:8080/v3/p1/immediate-jobs?job_name=b&job_name=a&limit=10&x_y.z~=1", b""),
         ("GET", "http://127.0.0.1:8080/v3/p~1.x_y-z/jobs?id=a9767ede-fe0f-4888-9003-e843a4c90514", b""),
+        ("GET", "http://127.0.0.1:8080/v3/p1/jobs?id=a=b", b""),
         ("DELETE", "http://127.0.0.1:8080/v3/p1/jobs/a9767ede-fe0f-4888-9003-e843a4c90514", b""),
         ("POST", "http://127.0.0.1:8080/internal/v1/jobs", b'{"name": "X", "project_id": "p"}'),
         ("PATCH", "http://127.0.0.1:8080/internal/v1/jobs/x", '{"fail_reason": "磁盘已满"}'.encode()),

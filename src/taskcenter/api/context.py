@@ -41,7 +41,7 @@ def services(scope: Scope) -> Services:
 
 async def authenticate(scope: Scope, body: bytes = b"") -> Principal:
     return await services(scope).authenticator.authenticate(
-        scope["method"], scope["path"], scope["query_string"].decode("latin-1"), scope["headers"], body
+        scope["method"], scope["path"], scope["query_string"], scope["headers"], body
     )
 
 

@@ -25,10 +25,13 @@ from taskcenter.identity import _sdk_hmac
 DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 MAX_CLOCK_SKEW_SECONDS = 15 * 60
 EMPTY_HASH = hashlib.sha256(b"").hexdigest().encode()
-# Paths and queries made only of characters that percent-encoding leaves alone: their canonical
-# form is themselves, and every poll's request is one of them (unquote/quote cost microseconds).
+# Paths made only of characters that percent-encoding leaves alone: their canonical form is
+# themselves, and every poll's path is one of them (unquote/quote cost microseconds).
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~/]*")
-_PLAIN_QUERY = re.compile(r"[A-Za-z0-9\-._~=&]*")
+# The bytes of a single parameter that percent-encoding leaves alone, "=" included: what
+# bytes.translate deletes, leaving nothing of a poll's query (faster than a bytes pattern).
+_PLAIN_PARAMETER = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~="
+_METHODS = {method: method.encode() for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")}
 _SIGNATURE = rb"[0-9a-fA-F]{64}"  # an HMAC-SHA256 in hex
 _HEX64 = re.compile(_SIGNATURE)
 _SDK_DATE = re.compile(rb"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
@@ -86,17 +89,35 @@ def canonical_uri(path: str) -> str:
     return uri if uri.endswith("/") else uri + "/"
 
 
-def canonical_query(query_string: str) -> str:
-    if "&" not in query_string and _PLAIN_QUERY.fullmatch(query_string):  # one plain parameter: a poll
-        return query_string if "=" in query_string or not query_string else query_string + "="
+# The canonical URI of the paths recently signed: a poller repeats its path (only the query
+# changes), and canonicalising and encoding it cost more than this lookup. Bounded: emptied when
+# full.
+_known_uris: dict[str, bytes] = {}
+
+
+def _uri(path: str) -> bytes:
+    uri = _known_uris.get(path)
+    if uri is None:
+        uri = canonical_uri(path).encode()
+        if len(_known_uris) >= 10_000:
+            _known_uris.clear()
+        _known_uris[path] = uri
+    return uri
+
+
+def canonical_query(query_string: bytes) -> bytes:
+    """The SDK's canonical query of the raw query string, which ASGI servers give as bytes."""
+    # One plain parameter (a poll's): itself. A second "=" belongs to the value, and is encoded.
+    if not query_string.translate(None, _PLAIN_PARAMETER) and query_string.count(b"=") <= 1:
+        return query_string if b"=" in query_string or not query_string else query_string + b"="
     pairs = []
-    for part in query_string.split("&"):
+    for part in query_string.decode("latin-1").split("&"):
         if not part:
             continue
         key, _, value = part.partition("=")
         pairs.append((unquote(key), unquote(value)))
     pairs.sort()
-    return "&".join(f"{_encode(k)}={_encode(v)}" for k, v in pairs)
+    return "&".join(f"{_encode(k)}={_encode(v)}" for k, v in pairs).encode()
 
 
 def payload_hash(body: bytes, headers: Headers) -> bytes:
@@ -157,7 +178,7 @@ def verify(
     signature: bytes,
     method: str,
     path: str,
-    query_string: str,
+    query_string: bytes,
     headers: Headers,
     body: bytes,
 ) -> None:
@@ -169,9 +190,9 @@ def verify(
     """
     expected = _sdk_hmac.signature(
         secret,
-        method.upper().encode(),
-        canonical_uri(path).encode(),
-        canonical_query(query_string).encode(),
+        _METHODS.get(method) or method.upper().encode(),
+        _uri(path),
+        canonical_query(query_string),
         headers,
         head.signed_headers,
         head.signed_list,

@@ -61,7 +61,7 @@ class Authenticator:
         self,
         method: str,
         path: str,
-        query_string: str,
+        query_string: bytes,
         raw_headers: Iterable[tuple[bytes, bytes]],
         body: bytes,
     ) -> Principal:
@@ -99,7 +99,7 @@ class Authenticator:
         authorization: bytes,
         method: str,
         path: str,
-        query_string: str,
+        query_string: bytes,
         headers: aksk.Headers,
         body: bytes,
     ) -> Principal:
