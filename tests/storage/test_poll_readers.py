@@ -18,20 +18,41 @@ from taskcenter.storage._poll_readers import PostgresReader, SqliteReader
 from taskcenter.storage.sqlite import SqliteStore
 from tests.storage.test_contract import LONG_AGO, T0
 
-SQLITE_QUERY = "SELECT name || ':' || ?2 FROM t WHERE id = ?1"
-# As the PostgreSQL store's batch statement: rows of (lookup index, answer) for a JSON list of keys.
-PG_QUERY = """SELECT (k.i - 1)::int, t.name || ':' || current_setting('application_name')
+# The shown columns (id, name, status, created, ended, progress, instance id and name, entities,
+# fail_reason) of a table of names; each answer's job name tells what the reader ran.
+SQLITE_QUERY = (
+    "SELECT id, name || ':' || ?2, 'Pending', 0, NULL, 0, NULL, NULL, '{}', '' FROM t WHERE id = ?1"
+)
+# As the PostgreSQL store's batch statement: rows of (lookup index, shown columns) for a JSON
+# list of keys.
+PG_QUERY = """SELECT (k.i - 1)::int, t.id, t.name || ':' || current_setting('application_name'), 'Pending',
+    now(), NULL::timestamptz, 0::int2, NULL, NULL, '{}'::jsonb, ''
 FROM json_array_elements_text($1::json) WITH ORDINALITY AS k(key, i) JOIN t ON t.id = k.key"""
-Finished = list[tuple[int, list[bytes | None] | str]]
+Finished = list[tuple[int, list[str | None] | str]]
 
 
 def _wait(reader: SqliteReader | PostgresReader, batches: int = 1) -> Finished:
+    """The finished batches, each answer shown by its job's name."""
     finished: Finished = []
     while len(finished) < batches:
         readable, _, _ = select.select([reader.fileno()], [], [], 10)
         assert readable, "the reader did not signal its eventfd"
-        finished += reader.collect()
+        finished += _named(reader.collect())
     return finished
+
+
+def _named(collected: list[tuple[int, list[bytes | None] | str]]) -> Finished:
+    return [
+        (number, answers if isinstance(answers, str) else [_name(answer) for answer in answers])
+        for number, answers in collected
+    ]
+
+
+def _name(answer: bytes | None) -> str | None:
+    if answer is None:
+        return None
+    name: str = orjson.loads(answer)["job"]["name"]
+    return name
 
 
 @pytest.fixture
@@ -62,11 +83,11 @@ def test_sqlite_answers_each_lookup_in_order_with_text_and_integer_parameters(da
     reader = SqliteReader(str(database), "PRAGMA cache_size=-1024;", SQLITE_QUERY)
     try:
         first = reader.submit([("b", 1), ("zz", 2), ("a", "two"), ("c", 3)])
-        # The row of "c" exists but its answer is NULL: no answer, as for no row.
-        assert _wait(reader) == [(first, ['数据库 "x"\n:1'.encode(), None, b"first:two", None])]
+        # "c" has a row whose name is NULL, shown as "" as the wire shows absent texts.
+        assert _wait(reader) == [(first, ['数据库 "x"\n:1', None, "first:two", ""])]
         empty = reader.submit([])
         extreme = reader.submit([("a", -(2**63))])
-        assert _wait(reader, 2) == [(empty, []), (extreme, [f"first:{-(2**63)}".encode()])]
+        assert _wait(reader, 2) == [(empty, []), (extreme, [f"first:{-(2**63)}"])]
     finally:
         reader.close()
 
@@ -81,7 +102,7 @@ def test_sqlite_refuses_what_it_cannot_bind(database: Path) -> None:
         with pytest.raises(OverflowError):
             reader.submit([("a", 2**64)])
         ok = reader.submit([("a", 1)])
-        assert _wait(reader) == [(ok, [b"first:1"])]  # nothing half-submitted before it
+        assert _wait(reader) == [(ok, ["first:1"])]  # nothing half-submitted before it
     finally:
         reader.close()
 
@@ -97,7 +118,7 @@ def test_close_answers_what_was_submitted_and_then_refuses(database: Path) -> No
     reader = SqliteReader(str(database), "", SQLITE_QUERY)
     numbers = [reader.submit([("a", n)]) for n in range(50)]
     reader.close()
-    assert reader.collect() == [(number, [f"first:{n}".encode()]) for n, number in enumerate(numbers)]
+    assert _named(reader.collect()) == [(number, [f"first:{n}"]) for n, number in enumerate(numbers)]
     with pytest.raises(ValueError, match="closed"):
         reader.submit([("a", 1)])
     with pytest.raises(ValueError, match="closed"):
@@ -110,9 +131,9 @@ def test_postgres_answers_each_lookup_by_its_index_on_several_connections(pg_tab
     try:
         numbers = {
             reader.submit(3, (orjson.dumps(["b", "nope", "a"]).decode(),)): [
-                '数据库 "x"\n:tc'.encode(),
+                '数据库 "x"\n:tc',
                 None,
-                b"first:tc",
+                "first:tc",
             ]
             for _ in range(30)
         }
@@ -131,7 +152,7 @@ def test_postgres_failures_fail_their_batch_and_the_reader_recovers(pg_table: st
         [(number, answers)] = _wait(reader)
         assert number == bad and isinstance(answers, str) and "json" in answers
         good = reader.submit(1, ('["a"]',))
-        assert _wait(reader) == [(good, [b"first:taskcenter-polls"])]
+        assert _wait(reader) == [(good, ["first:taskcenter-polls"])]
 
         async def kill_backends() -> None:
             conn = await asyncpg.connect(pg_table)
@@ -145,7 +166,7 @@ def test_postgres_failures_fail_their_batch_and_the_reader_recovers(pg_table: st
         # A connection that died while idle is replaced within the batch: no poll fails for it.
         for _ in range(3):
             reader.submit(1, ('["a"]',))
-            assert [answers for _, answers in _wait(reader)] == [[b"first:taskcenter-polls"]]
+            assert [answers for _, answers in _wait(reader)] == [["first:taskcenter-polls"]]
     finally:
         reader.close()
 

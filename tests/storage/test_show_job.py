@@ -124,7 +124,8 @@ async def test_a_failed_batch_fails_its_polls_and_the_next_batch_works(tmp_path:
 async def test_the_answer_is_compact_json_byte_for_byte(store: Store) -> None:
     """As the cloud writes it, with no spaces: a client comparing bytes sees the same on both stores."""
     instance = Instance("in1", 'db "one"\n数据库')
-    job, _ = await store.create_job(NewJob("p1", 'Job "x"\t名', instance=instance), T0)
+    # Control characters too, which JSON escapes (\u0001), and DEL, which it does not.
+    job, _ = await store.create_job(NewJob("p1", 'Job "x"\t名\x01\x1f\x7f/', instance=instance), T0)
     await store.update_job(job.id, JobPatch(status=JobStatus.FAILED, fail_reason="disk\\full\n"), T0)
     failed = await store.get_job("p1", job.id, LONG_AGO)
     assert failed is not None

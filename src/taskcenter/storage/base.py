@@ -54,8 +54,9 @@ class Store(Protocol):
         """The body of GET /v3/{project_id}/jobs?id=, ``{"job": job_info(job)}`` as JSON, or None
         for an unknown, foreign or expired job alike.
 
-        Rendered by the store, not from a Job: that route is most of a task center's traffic,
-        and rendering in the database measured as costly as the rest of the request.
+        Rendered by the store from the job's columns, not through a Job: that route is most of a
+        task center's traffic, and building a Job and its JSON in Python measured as costly as
+        the rest of the request.
         """
         ...
 

@@ -9,9 +9,9 @@ Batches run on reader threads written in C (_poll_readers.c says why), which nev
 GIL; the event loop learns that a batch is done from an eventfd it watches, and answers its
 polls. So the event loop's thread never waits for a lookup, and a lookup never waits for it.
 
-Each store renders the answer itself, in SQL, as ``{"job": job_info(job)}``:
-taskcenter.domain.wire.job_info is the definition, and the store contract tests hold both
-renderings to it field by field.
+The reader thread also renders each answer, ``{"job": job_info(job)}``, from the job's columns,
+in C and the same way for both stores: taskcenter.domain.wire.job_info is the definition, and
+the store contract tests hold the rendering to it field by field on each.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Poll lookups for the PostgreSQL store: one statement, one round trip per batch (see storage.polls).
 
-PostgreSQL renders the answer as well, so the reader receives finished bodies: the rendering
-runs in the database's process and the protocol on the reader's threads, none of it on the
+The protocol and the rendering of the answers run on the reader's thread, none of it on the
 event loop's.
 """
 
@@ -14,29 +13,13 @@ import orjson
 from taskcenter.storage._poll_readers import PostgresReader
 from taskcenter.storage.polls import Batch, PollBatcher
 
-_TIME = """'YYYY-MM-DD"T"HH24:MI:SS"+0000"'"""
-# A job as GET /v3/{project_id}/jobs?id= shows it: {"job": job_info(job)}, compact as the cloud
-# writes it. Concatenated, with to_json quoting every free text: measured, json_build_object
-# cost PostgreSQL a fifth more per lookup, and spaced its output ("id" : ...). The entities keep
-# jsonb's own text form.
-_SHOWN_JOB = f"""'{{"job":{{"id":"' || jobs.id::text
-    || '","name":' || to_json(jobs.name)::text
-    || ',"status":"' || jobs.status
-    || '","created":"' || to_char(jobs.created_at AT TIME ZONE 'UTC', {_TIME})
-    || '","ended":"' || coalesce(to_char(jobs.ended_at AT TIME ZONE 'UTC', {_TIME}), '')
-    || '","process":"' || CASE WHEN jobs.status = 'Running' THEN jobs.progress || '%' ELSE '' END
-    || '","instance":{{"id":' || to_json(coalesce(jobs.instance_id, ''))::text
-    || ',"name":' || to_json(CASE WHEN jobs.instance_id IS NULL THEN ''
-                                  ELSE coalesce(jobs.instance_name, '') END)::text
-    || '}},"entities":' || jobs.entities::text
-    || ',"fail_reason":' || to_json(CASE WHEN jobs.status = 'Failed' THEN jobs.fail_reason ELSE '' END)::text
-    || '}}}}'"""
-
 # The keys arrive as one JSON text, [[job id, project id, visible since], ...]: measured, it
 # costs PostgreSQL less than three typed arrays. Unknown, foreign and expired jobs alike get no
-# row; each row answers its key's position.
-_BATCH_QUERY = f"""
-SELECT (k.i - 1)::int, {_SHOWN_JOB}
+# row; each row is its key's position and the shown columns, in the order the reader renders
+# them (_poll_readers.c), read in binary.
+_BATCH_QUERY = """
+SELECT (k.i - 1)::int, jobs.id::text, jobs.name, jobs.status, jobs.created_at, jobs.ended_at,
+       jobs.progress, jobs.instance_id, jobs.instance_name, jobs.entities, jobs.fail_reason
 FROM json_array_elements($1::json) WITH ORDINALITY AS k(key, i)
 JOIN jobs ON jobs.id = (k.key->>0)::uuid AND jobs.project_id = k.key->>1
 WHERE jobs.ended_at IS NULL OR jobs.ended_at >= (k.key->>2)::timestamptz

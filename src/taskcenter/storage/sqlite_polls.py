@@ -15,26 +15,11 @@ from taskcenter.storage._poll_readers import SqliteReader
 from taskcenter.storage.polls import Batch, PollBatcher
 from taskcenter.storage.rows import to_us
 
-# A job as GET /v3/{project_id}/jobs?id= shows it: {"job": job_info(job)}.
-_TIME = "%Y-%m-%dT%H:%M:%S+0000"
-_SHOWN_JOB = f"""json_object('job', json_object(
-    'id', jobs.id,
-    'name', jobs.name,
-    'status', jobs.status,
-    'created', strftime('{_TIME}', jobs.created_us / 1000000, 'unixepoch'),
-    'ended', CASE WHEN jobs.ended_us IS NULL THEN ''
-                  ELSE strftime('{_TIME}', jobs.ended_us / 1000000, 'unixepoch') END,
-    'process', CASE WHEN jobs.status = 'Running' THEN jobs.progress || '%' ELSE '' END,
-    'instance', json_object('id', coalesce(jobs.instance_id, ''),
-                            'name', CASE WHEN jobs.instance_id IS NULL THEN ''
-                                         ELSE coalesce(jobs.instance_name, '') END),
-    'entities', json(jobs.entities),
-    'fail_reason', CASE WHEN jobs.status = 'Failed' THEN jobs.fail_reason ELSE '' END))"""
-
-# One lookup: (job id, project id, visible-since µs). Unknown, foreign and expired jobs alike
-# get no row.
-_LOOKUP = f"""
-SELECT {_SHOWN_JOB} FROM jobs
+# One lookup: (job id, project id, visible-since µs) -> the shown columns, in the order the reader
+# renders them (_poll_readers.c). Unknown, foreign and expired jobs alike get no row.
+_LOOKUP = """
+SELECT id, name, status, created_us, ended_us, progress, instance_id, instance_name, entities, fail_reason
+FROM jobs
 WHERE jobs.id = ?1 AND jobs.project_id = ?2 AND (jobs.ended_us IS NULL OR jobs.ended_us >= ?3)
 """
 
