@@ -15,6 +15,7 @@ import pytest
 from taskcenter.domain.job import JobPatch, NewJob
 from taskcenter.domain.status import JobStatus
 from taskcenter.storage._poll_readers import PostgresReader, SqliteReader
+from taskcenter.storage.rows import to_us
 from taskcenter.storage.sqlite import SqliteStore
 from tests.storage.test_contract import LONG_AGO, T0
 
@@ -23,11 +24,17 @@ from tests.storage.test_contract import LONG_AGO, T0
 SQLITE_QUERY = (
     "SELECT id, name || ':' || ?2, 'Pending', 0, NULL, 0, NULL, NULL, '{}', '' FROM t WHERE id = ?1"
 )
-# As the PostgreSQL store's batch statement: rows of (lookup index, shown columns) for a JSON
-# list of keys.
-PG_QUERY = """SELECT (k.i - 1)::int, t.id, t.name || ':' || current_setting('application_name'), 'Pending',
-    now(), NULL::timestamptz, 0::int2, NULL, NULL, '{}'::jsonb, ''
-FROM json_array_elements_text($1::json) WITH ORDINALITY AS k(key, i) JOIN t ON t.id = k.key"""
+# As the PostgreSQL store's batch statement: rows of (lookup index, shown columns) for the arrays
+# of the lookups' (job id, project, visible since). The name shows the project and the
+# connection; "created" shows the time; a project named "boom" fails the statement.
+PG_QUERY = """SELECT (k.i - 1)::int, t.id::text,
+    t.name || ':' || k.project_id || ':' || current_setting('application_name'), 'Pending',
+    k.since, NULL::timestamptz, 0::int2, NULL, NULL, '{}'::jsonb, ''
+FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS k(id, project_id, since, i)
+JOIN t ON t.id = k.id
+WHERE 1 / (k.project_id <> 'boom')::int = 1"""
+A, B = "a9767ede-fe0f-4888-9003-e843a4c90514", "0c4b6b5e-1f0a-4d8e-9b1e-2f3a4b5c6d7e"
+T0_US = to_us(T0)
 Finished = list[tuple[int, list[str | None] | str]]
 
 
@@ -71,8 +78,8 @@ def database(tmp_path: Path) -> Path:
 def pg_table(pg_url: str) -> str:
     async def create() -> None:
         conn = await asyncpg.connect(pg_url)
-        await conn.execute("CREATE TABLE t (id text PRIMARY KEY, name text)")
-        await conn.executemany("INSERT INTO t VALUES ($1, $2)", [("a", "first"), ("b", '数据库 "x"\n')])
+        await conn.execute("CREATE TABLE t (id uuid PRIMARY KEY, name text)")
+        await conn.executemany("INSERT INTO t VALUES ($1, $2)", [(A, "first"), (B, '数据库 "x"\n')])
         await conn.close()
 
     asyncio.run(create())
@@ -128,31 +135,47 @@ def test_close_answers_what_was_submitted_and_then_refuses(database: Path) -> No
 
 def test_postgres_answers_each_lookup_by_its_index_on_several_connections(pg_table: str) -> None:
     reader = PostgresReader(pg_table, "SET application_name = 'tc'", PG_QUERY, 3)
+    unknown = "00000000-0000-4000-8000-000000000000"
     try:
         numbers = {
-            reader.submit(3, (orjson.dumps(["b", "nope", "a"]).decode(),)): [
-                '数据库 "x"\n:tc',
+            reader.submit(
+                [(B, "p1", T0_US), ("not-a-uuid", "p1", T0_US), (A, "p2", T0_US), (unknown, "p", 0)]
+            ): [
+                '数据库 "x"\n:p1:tc',
+                None,  # an id that is no UUID finds nothing, like an unknown one
+                "first:p2:tc",
                 None,
-                "first:tc",
             ]
             for _ in range(30)
         }
         finished = _wait(reader, 30)
         assert sorted(finished) == sorted(numbers.items())
-        with pytest.raises(TypeError, match="as str"):
-            reader.submit(1, (1,))  # type: ignore[arg-type]
+        upper = reader.submit([(A.upper(), "p", T0_US)])
+        [(number, [answer])] = reader_answers(reader)
+        assert number == upper and answer is not None
+        # The time parameter arrives as the same instant, to the microsecond's second.
+        assert orjson.loads(answer)["job"]["created"] == "2026-11-01T12:00:00+0000"
+        with pytest.raises(TypeError, match="tuple of 3"):
+            reader.submit([(A, "p")])
     finally:
         reader.close()
+
+
+def reader_answers(reader: PostgresReader) -> list[tuple[int, list[bytes | None] | str]]:
+    """The next finished batch, its answers as the reader gave them."""
+    readable, _, _ = select.select([reader.fileno()], [], [], 10)
+    assert readable, "the reader did not signal its eventfd"
+    return reader.collect()
 
 
 def test_postgres_failures_fail_their_batch_and_the_reader_recovers(pg_table: str) -> None:
     reader = PostgresReader(pg_table, "", PG_QUERY, 1)
     try:
-        bad = reader.submit(1, ("not json",))
+        bad = reader.submit([(A, "boom", T0_US)])
         [(number, answers)] = _wait(reader)
-        assert number == bad and isinstance(answers, str) and "json" in answers
-        good = reader.submit(1, ('["a"]',))
-        assert _wait(reader) == [(good, ["first:taskcenter-polls"])]
+        assert number == bad and isinstance(answers, str) and "division by zero" in answers
+        good = reader.submit([(A, "p", T0_US)])
+        assert _wait(reader) == [(good, ["first:p:taskcenter-polls"])]
 
         async def kill_backends() -> None:
             conn = await asyncpg.connect(pg_table)
@@ -165,8 +188,8 @@ def test_postgres_failures_fail_their_batch_and_the_reader_recovers(pg_table: st
         asyncio.run(kill_backends())
         # A connection that died while idle is replaced within the batch: no poll fails for it.
         for _ in range(3):
-            reader.submit(1, ('["a"]',))
-            assert [answers for _, answers in _wait(reader)] == [["first:taskcenter-polls"]]
+            reader.submit([(A, "p", T0_US)])
+            assert [answers for _, answers in _wait(reader)] == [["first:p:taskcenter-polls"]]
     finally:
         reader.close()
 
@@ -174,7 +197,9 @@ def test_postgres_failures_fail_their_batch_and_the_reader_recovers(pg_table: st
 def test_postgres_unreachable_database_fails_batches_not_the_reader() -> None:
     reader = PostgresReader("postgresql://nobody@127.0.0.1:1/none", "", PG_QUERY, 1)
     try:
-        reader.submit(1, ('["a"]',))
+        empty = reader.submit([])  # asks the database nothing
+        assert _wait(reader) == [(empty, [])]
+        reader.submit([(A, "p", T0_US)])
         [(_, answers)] = _wait(reader)
         assert isinstance(answers, str) and "127.0.0.1" in answers
     finally:
@@ -227,13 +252,17 @@ async def test_polls_of_one_event_loop_iteration_travel_in_one_batch(tmp_path: P
         job, _ = await store.create_job(NewJob("p1", "Job"), T0)
         polls = store._polls
         sizes: list[int] = []
-        submit = polls._submit
+        reader = polls._reader
 
-        def counted(batch: list[Any]) -> int:
-            sizes.append(len(batch))
-            return submit(batch)
+        class Counted:
+            def submit(self, lookups: list[Any]) -> int:
+                sizes.append(len(lookups))
+                return reader.submit(lookups)
 
-        polls._submit = counted  # type: ignore[method-assign]
+            def __getattr__(self, name: str) -> Any:
+                return getattr(reader, name)
+
+        polls._reader = Counted()  # type: ignore[assignment]
         bodies = await asyncio.gather(*(store.show_job("p1", job.id, LONG_AGO) for _ in range(20)))
         assert sizes == [20] and all(body is not None for body in bodies)
         # While a batch is out, the next polls wait for it and then leave together.

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 from taskcenter.storage._poll_readers import PostgresReader, SqliteReader
+from taskcenter.storage.rows import to_us
 
 log = logging.getLogger("taskcenter.storage")
 
@@ -76,10 +77,6 @@ class PollBatcher(ABC, Generic[Reader]):
         self._pending = []
 
     @abstractmethod
-    def _submit(self, batch: Batch) -> int:
-        """Hand ``batch`` to the reader; the number it will be collected by."""
-
-    @abstractmethod
     def _failure(self, message: str) -> Exception:
         """What the polls of a failed batch raise."""
 
@@ -88,7 +85,8 @@ class PollBatcher(ABC, Generic[Reader]):
         if self._sent or self._closed or not self._pending:
             return
         batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-        self._sent[self._submit(batch)] = batch
+        lookups = [(job_id, project_id, to_us(since)) for job_id, project_id, since, _ in batch]
+        self._sent[self._reader.submit(lookups)] = batch
 
     def _collect(self) -> None:
         for number, answers in self._reader.collect():

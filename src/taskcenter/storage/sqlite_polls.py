@@ -12,8 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from taskcenter.storage._poll_readers import SqliteReader
-from taskcenter.storage.polls import Batch, PollBatcher
-from taskcenter.storage.rows import to_us
+from taskcenter.storage.polls import PollBatcher
 
 # One lookup: (job id, project id, visible-since µs) -> the shown columns, in the order the reader
 # renders them (_poll_readers.c). Unknown, foreign and expired jobs alike get no row.
@@ -28,9 +27,6 @@ class SqlitePolls(PollBatcher[SqliteReader]):
     def __init__(self, path: Path, setup: str, loop: asyncio.AbstractEventLoop) -> None:
         """``setup``: the statements the reader's own connection runs first (the store's)."""
         super().__init__(loop, SqliteReader(str(path), setup, _LOOKUP))
-
-    def _submit(self, batch: Batch) -> int:
-        return self._reader.submit([(job, project, to_us(since)) for job, project, since, _ in batch])
 
     def _failure(self, message: str) -> Exception:
         return sqlite3.OperationalError(message)
