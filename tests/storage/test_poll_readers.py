@@ -275,3 +275,31 @@ async def test_polls_of_one_event_loop_iteration_travel_in_one_batch(tmp_path: P
         assert sizes[:2] == [20, 1] and sum(sizes[2:]) == 5 and len(sizes) <= 3
     finally:
         await store.close()
+
+
+async def test_polls_whose_batch_cannot_be_submitted_fail_and_the_next_ones_run(tmp_path: Path) -> None:
+    """A batch the reader refuses (out of memory, say) fails its polls rather than leaving them
+    waiting forever; the polls after it are answered."""
+    store = await SqliteStore.open(tmp_path / "taskcenter.db")
+    try:
+        job, _ = await store.create_job(NewJob("p1", "Job"), T0)
+        polls = store._polls
+        reader = polls._reader
+        refusals = [MemoryError()]
+
+        class Refusing:
+            def submit(self, lookups: list[Any]) -> int:
+                if refusals:
+                    raise refusals.pop()
+                return reader.submit(lookups)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(reader, name)
+
+        polls._reader = Refusing()  # type: ignore[assignment]
+        with pytest.raises(MemoryError):
+            await asyncio.wait_for(store.show_job("p1", job.id, LONG_AGO), 5)
+        body = await asyncio.wait_for(store.show_job("p1", job.id, LONG_AGO), 5)
+        assert body is not None and orjson.loads(body)["job"]["id"] == job.id
+    finally:
+        await store.close()

@@ -86,19 +86,33 @@ class PollBatcher(ABC, Generic[Reader]):
             return
         batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
         lookups = [(job_id, project_id, to_us(since)) for job_id, project_id, since, _ in batch]
-        self._sent[self._reader.submit(lookups)] = batch
+        try:
+            number = self._reader.submit(lookups)
+        except Exception as exc:
+            # Out of memory, say. Run from call_soon, an exception here would only be logged by
+            # the event loop and leave these polls waiting forever: they fail instead.
+            log.exception("poll lookups could not be submitted")
+            _fail(batch, exc)
+            if self._pending:
+                self._dispatch_due = True
+                self._loop.call_soon(self._dispatch)
+            return
+        self._sent[number] = batch
 
     def _collect(self) -> None:
         for number, answers in self._reader.collect():
             batch = self._sent.pop(number)
             if isinstance(answers, str):
                 log.error("poll lookups failed: %s", answers)
-                error = self._failure(answers)
-                for *_, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
+                _fail(batch, self._failure(answers))
             else:
                 for (*_, future), body in zip(batch, answers, strict=True):
                     if not future.done():  # a caller that went away is skipped
                         future.set_result(body)
         self._dispatch()
+
+
+def _fail(batch: Batch, error: Exception) -> None:
+    for *_, future in batch:
+        if not future.done():  # a caller that went away is skipped
+            future.set_exception(error)
