@@ -254,15 +254,11 @@ async def test_polls_of_one_event_loop_iteration_travel_in_one_batch(tmp_path: P
         sizes: list[int] = []
         reader = polls._reader
 
-        class Counted:
-            def submit(self, lookups: list[Any]) -> int:
-                sizes.append(len(lookups))
-                return reader.submit(lookups)
+        def submit(lookups: list[Any]) -> int:
+            sizes.append(len(lookups))
+            return reader.submit(lookups)
 
-            def __getattr__(self, name: str) -> Any:
-                return getattr(reader, name)
-
-        polls._reader = Counted()  # type: ignore[assignment]
+        polls._reader = _Wrapped(reader, submit=submit)  # type: ignore[assignment]
         bodies = await asyncio.gather(*(store.show_job("p1", job.id, LONG_AGO) for _ in range(20)))
         assert sizes == [20] and all(body is not None for body in bodies)
         # While a batch is out, the next polls wait for it and then leave together.
@@ -277,29 +273,43 @@ async def test_polls_of_one_event_loop_iteration_travel_in_one_batch(tmp_path: P
         await store.close()
 
 
-async def test_polls_whose_batch_cannot_be_submitted_fail_and_the_next_ones_run(tmp_path: Path) -> None:
-    """A batch the reader refuses (out of memory, say) fails its polls rather than leaving them
-    waiting forever; the polls after it are answered."""
+@pytest.mark.parametrize("step", ["submit", "collect"])
+async def test_polls_of_a_lost_batch_fail_and_the_next_ones_run(tmp_path: Path, step: str) -> None:
+    """A batch the reader refuses, or a finished one lost as it is collected (out of memory, say),
+    fails its polls rather than leaving them waiting forever; the polls after it are answered."""
     store = await SqliteStore.open(tmp_path / "taskcenter.db")
     try:
         job, _ = await store.create_job(NewJob("p1", "Job"), T0)
         polls = store._polls
         reader = polls._reader
-        refusals = [MemoryError()]
+        failures = [MemoryError()]
 
-        class Refusing:
-            def submit(self, lookups: list[Any]) -> int:
-                if refusals:
-                    raise refusals.pop()
-                return reader.submit(lookups)
+        def submit(lookups: list[Any]) -> int:
+            if failures:
+                raise failures.pop()
+            return reader.submit(lookups)
 
-            def __getattr__(self, name: str) -> Any:
-                return getattr(reader, name)
+        def collect() -> list[Any]:
+            finished = reader.collect()
+            if failures and finished:
+                raise failures.pop()  # what was finished is gone, as in the C reader
+            return finished
 
-        polls._reader = Refusing()  # type: ignore[assignment]
+        polls._reader = _Wrapped(reader, **{step: {"submit": submit, "collect": collect}[step]})  # type: ignore[assignment]
         with pytest.raises(MemoryError):
             await asyncio.wait_for(store.show_job("p1", job.id, LONG_AGO), 5)
         body = await asyncio.wait_for(store.show_job("p1", job.id, LONG_AGO), 5)
         assert body is not None and orjson.loads(body)["job"]["id"] == job.id
     finally:
         await store.close()
+
+
+class _Wrapped:
+    """A store's reader with some of its methods replaced."""
+
+    def __init__(self, reader: SqliteReader, **methods: Any) -> None:
+        self._reader = reader
+        self.__dict__.update(methods)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)

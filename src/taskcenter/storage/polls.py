@@ -100,7 +100,18 @@ class PollBatcher(ABC, Generic[Reader]):
         self._sent[number] = batch
 
     def _collect(self) -> None:
-        for number, answers in self._reader.collect():
+        try:
+            finished = self._reader.collect()
+        except Exception as exc:
+            # Out of memory: the finished batches are lost (the reader frees what it could not
+            # hand over). With one batch in flight, that is the one sent, whose polls fail rather
+            # than wait forever.
+            log.exception("finished poll lookups could not be collected")
+            for batch in self._sent.values():
+                _fail(batch, exc)
+            self._sent.clear()
+            finished = []
+        for number, answers in finished:
             batch = self._sent.pop(number)
             if isinstance(answers, str):
                 log.error("poll lookups failed: %s", answers)
