@@ -22,7 +22,7 @@ from rich.panel import Panel
 
 from taskcenter import __version__
 from taskcenter.api.app import create_app
-from taskcenter.api.protocol import OneWriteProtocol
+from taskcenter.api.protocol import HttpProtocol
 from taskcenter.domain.clock import system_clock
 from taskcenter.engine.registry import Registry, load_registry
 from taskcenter.engine.runner import engine_running
@@ -206,7 +206,7 @@ def serve(
             host=host,
             port=port,
             loop="uvloop",
-            http=OneWriteProtocol,
+            http=HttpProtocol,
             access_log=access_log,
             log_level=log_level.lower(),
             lifespan="on",

@@ -1,15 +1,17 @@
-"""One write per response: what the serving protocol changes, and what it must leave as it was."""
+"""The serving protocol: one write per response, errors in the TaurusDB format even for a request
+that is not HTTP, and what it must leave as it was."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+import orjson
 from starlette.types import Receive, Scope, Send
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from taskcenter.api.protocol import OneWriteProtocol
+from taskcenter.api.protocol import HttpProtocol
 
 
 class RecordingTransport(asyncio.Transport):
@@ -58,10 +60,10 @@ async def fails_after_start(scope: Scope, receive: Receive, send: Send) -> None:
     raise RuntimeError("the application failed mid-response")
 
 
-def connect(app: Any) -> tuple[OneWriteProtocol, RecordingTransport]:
-    config = Config(app=app, http=OneWriteProtocol, lifespan="off", log_level="critical")
+def connect(app: Any) -> tuple[HttpProtocol, RecordingTransport]:
+    config = Config(app=app, http=HttpProtocol, lifespan="off", log_level="critical")
     config.load()
-    protocol = OneWriteProtocol(config=config, server_state=ServerState(), app_state={})
+    protocol = HttpProtocol(config=config, server_state=ServerState(), app_state={})
     transport = RecordingTransport()
     protocol.connection_made(transport)
     return protocol, transport
@@ -126,3 +128,16 @@ async def test_a_head_left_waiting_by_a_failed_application_goes_out_before_the_c
     transport = await serve(fails_after_start, b"GET /a HTTP/1.1\r\nhost: t\r\n\r\n")
     assert transport.closed
     assert len(transport.writes) == 1 and transport.writes[0].startswith(b"HTTP/1.1 200 OK")
+
+
+async def test_a_request_that_is_not_http_gets_a_taurusdb_error_and_the_connection_closes() -> None:
+    transport = await serve(fixed_length, b"GET /v3/\xff\xfe/jobs HTTP/1.1\r\nhost: t\r\n\r\n")
+    assert transport.closed and len(transport.writes) == 1
+    head, _, body = transport.writes[0].partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert b"\r\ncontent-type: application/json\r\n" in head and b"\r\nx-request-id: " in head
+    assert orjson.loads(body) == {
+        "error_code": "DBS.200001",
+        "error_msg": "Parameter error. The request is not valid HTTP/1.1.",
+    }
+    assert b"\r\ncontent-length: %d\r\n" % len(body) in head

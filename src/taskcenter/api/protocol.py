@@ -1,11 +1,15 @@
-"""The HTTP/1.1 protocol uvicorn serves with: its own, except that a response goes out in one write.
+"""The HTTP/1.1 protocol uvicorn serves with: its own, with two changes.
 
-uvicorn's httptools protocol writes a response's head when the application starts the response
-and its body when the application sends it: two send() system calls for every answer, and on a
-poll the second one, not Python, was the largest single cost on the event loop's thread
-(py-spy). Measured under wrk (BENCHMARKS.md), one write per response served 13-14% more requests
-a second, /health and polls alike. uvicorn has no setting for this, so the head is held here,
-in the transport each request's cycle writes to, until its body comes.
+One write per response. uvicorn's httptools protocol writes a response's head when the
+application starts the response and its body when the application sends it: two send() system
+calls for every answer, and on a poll the second one, not Python, was the largest single cost on
+the event loop's thread (py-spy). Measured under wrk (BENCHMARKS.md), one write per response
+served 13-14% more requests a second, /health and polls alike. uvicorn has no setting for this,
+so the head is held here, in the transport each request's cycle writes to, until its body comes.
+
+A request that is not valid HTTP/1.1 (which never reaches the application) is answered in the
+TaurusDB error format, with a request id, like every other error; uvicorn answers it in plain
+text.
 """
 
 from __future__ import annotations
@@ -13,7 +17,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
+import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from taskcenter.api.middleware import request_ids
+from taskcenter.domain.errors import InvalidParameter
+
+_ids = request_ids()
 
 
 class HeadWithBody:
@@ -56,8 +66,19 @@ class HeadWithBody:
         return getattr(self._transport, name)
 
 
-class OneWriteProtocol(HttpToolsProtocol):
+class HttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, each request's response written through a HeadWithBody."""
+
+    def send_400_response(self, msg: str) -> None:
+        error = InvalidParameter("The request is not valid HTTP/1.1.", "请求不是合法的 HTTP/1.1。")
+        body = orjson.dumps({"error_code": error.error_code, "error_msg": error.message()})
+        head = [b"HTTP/1.1 400 Bad Request\r\n"]
+        for name, value in self.server_state.default_headers:
+            head.append(name + b": " + value + b"\r\n")
+        head.append(b"content-type: application/json\r\ncontent-length: %d\r\n" % len(body))
+        head.append(b"x-request-id: %032x\r\nconnection: close\r\n\r\n" % next(_ids))
+        self.transport.write(b"".join(head) + body)
+        self.transport.close()
 
     def on_headers_complete(self) -> None:
         previous = self.cycle
