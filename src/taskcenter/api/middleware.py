@@ -6,9 +6,9 @@ import itertools
 import logging
 import os
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from taskcenter.api.responses import error_body
 from taskcenter.domain.errors import ServerFailure
 
 log = logging.getLogger("taskcenter.api")
@@ -54,11 +54,11 @@ class RequestContext:
                 return  # already answered and logged by the application's error handler
             log.exception("unhandled error request_id=%s path=%s", request_id, scope.get("path"))
             error = ServerFailure()
-            body = orjson.dumps({"error_code": error.error_code, "error_msg": error.message()})
+            body = error_body(error)
             await send_with_id(
                 {
                     "type": "http.response.start",
-                    "status": 500,
+                    "status": error.http_status,
                     "headers": [(b"content-type", b"application/json")],
                 }
             )

@@ -4,7 +4,7 @@ One write per response. uvicorn's httptools protocol writes a response's head wh
 application starts the response and its body when the application sends it: two send() system
 calls for every answer, and on a poll the second one, not Python, was the largest single cost on
 the event loop's thread (py-spy). Measured under wrk (BENCHMARKS.md), one write per response
-served 13-14% more requests a second, /health and polls alike. uvicorn has no setting for this,
+served 9-14% more requests a second, /health and polls alike. uvicorn has no setting for this,
 so the head is held here, in the transport each request's cycle writes to, until its body comes.
 
 A request that is not valid HTTP/1.1 (which never reaches the application) is answered in the
@@ -17,10 +17,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
-import orjson
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from taskcenter.api.middleware import request_ids
+from taskcenter.api.responses import error_body
 from taskcenter.domain.errors import InvalidParameter
 
 _ids = request_ids()
@@ -71,8 +71,8 @@ class HttpProtocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         error = InvalidParameter("The request is not valid HTTP/1.1.", "请求不是合法的 HTTP/1.1。")
-        body = orjson.dumps({"error_code": error.error_code, "error_msg": error.message()})
-        head = [b"HTTP/1.1 400 Bad Request\r\n"]
+        body = error_body(error)
+        head = [STATUS_LINE[error.http_status]]
         for name, value in self.server_state.default_headers:
             head.append(name + b": " + value + b"\r\n")
         head.append(b"content-type: application/json\r\ncontent-length: %d\r\n" % len(body))

@@ -22,8 +22,10 @@ def language(request: Request) -> str:
     return "zh-cn" if request.headers.get("x-language", "").lower() == "zh-cn" else "en-us"
 
 
-def error_response(error: TaskcenterError, lang: str) -> JSON:
-    return JSON(
-        {"error_code": error.error_code, "error_msg": error.message(lang)},
-        status_code=error.http_status,
-    )
+def error_body(error: TaskcenterError, lang: str = "en-us") -> bytes:
+    """The TaurusDB error format, for every error answer whoever sends it."""
+    return orjson.dumps({"error_code": error.error_code, "error_msg": error.message(lang)})
+
+
+def error_response(error: TaskcenterError, lang: str) -> Response:
+    return Response(error_body(error, lang), status_code=error.http_status, media_type=JSON.media_type)

@@ -73,7 +73,7 @@ typedef struct Reader {
     char *conninfo; /* PostgresReader: where, what each connection runs first, the statement */
     char *setup;
     char *query;
-    int arity;      /* a lookup's parameters: SqliteReader's statement's; PostgresReader's 3 */
+    int arity;      /* a lookup's parameters: SqliteReader's statement's; PostgresReader's PG_ARRAYS */
     int event_fd;
     Worker workers[MAX_WORKERS];
     int open;       /* threads running and accepting batches */
@@ -378,6 +378,7 @@ static const int pg_widths[11] = {4, -1, -1, -1, 8, 8, 2, -1, -1, -1, -1};
  * an ended job is still visible). Measured in the backend (BENCHMARKS.md), reading these cost a
  * third less per lookup than the one JSON text of keys that an earlier version parsed with
  * json_array_elements. */
+#define PG_ARRAYS 3 /* and so a PostgresReader lookup's values */
 #define OID_TEXT 25
 #define OID_TIMESTAMPTZ 1184
 #define OID_UUID 2950
@@ -421,7 +422,7 @@ static void pg_array(Out *out, const Batch *batch, int p, uint32_t element_type)
     out_be(out, (uint64_t)batch->count, 4);
     out_be(out, 1, 4); /* lower bound */
     for (Py_ssize_t i = 0; i < batch->count; i++) {
-        const Param *param = batch->params + i * 3 + p;
+        const Param *param = batch->params + i * PG_ARRAYS + p;
         unsigned char uuid[16];
         if (element_type == OID_UUID && uuid_parse(param, uuid)) {
             out_be(out, 16, 4);
@@ -441,13 +442,13 @@ static void pg_array(Out *out, const Batch *batch, int p, uint32_t element_type)
 /* The batch's statement run, on a new connection if need be: its rows, or NULL with the batch
  * failed. */
 static PGresult *pg_execute(Worker *worker, Batch *batch) {
-    static const uint32_t types[3] = {OID_UUID, OID_TEXT, OID_TIMESTAMPTZ};
-    static const int formats[3] = {1, 1, 1};
-    Out arrays[3] = {{0}};
-    const char *values[3];
-    int lengths[3];
+    static const uint32_t types[PG_ARRAYS] = {OID_UUID, OID_TEXT, OID_TIMESTAMPTZ};
+    static const int formats[PG_ARRAYS] = {1, 1, 1};
+    Out arrays[PG_ARRAYS] = {{0}};
+    const char *values[PG_ARRAYS];
+    int lengths[PG_ARRAYS];
     int failed = 0;
-    for (int p = 0; p < 3; p++) {
+    for (int p = 0; p < PG_ARRAYS; p++) {
         pg_array(&arrays[p], batch, p, types[p]);
         values[p] = arrays[p].data;
         lengths[p] = (int)arrays[p].size;
@@ -457,7 +458,7 @@ static PGresult *pg_execute(Worker *worker, Batch *batch) {
     for (int attempt = 0; !failed; attempt++) {
         int reused = worker->pg != NULL && PQstatus(worker->pg) == CONNECTION_OK;
         if (!pg_ready(worker, batch)) break;
-        result = PQexecPrepared(worker->pg, "poll", 3, values, lengths, formats, 1);
+        result = PQexecPrepared(worker->pg, "poll", PG_ARRAYS, values, lengths, formats, 1);
         if (PQresultStatus(result) == PGRES_TUPLES_OK) break;
         /* A connection that died while idle (a restarted server, a terminated backend) is found
          * out only now: the lookups only read, so they run once more on a new connection
@@ -472,7 +473,7 @@ static PGresult *pg_execute(Worker *worker, Batch *batch) {
         if (!retry) break;
     }
     if (failed) batch_fail(batch, "out of memory");
-    for (int p = 0; p < 3; p++) free(arrays[p].data);
+    for (int p = 0; p < PG_ARRAYS; p++) free(arrays[p].data);
     return result;
 }
 
@@ -805,7 +806,7 @@ static int PostgresReader_init(Reader *self, PyObject *args, PyObject *kwds) {
     self->conninfo = strdup(conninfo);
     self->setup = strdup(setup);
     self->query = strdup(query);
-    self->arity = 3;
+    self->arity = PG_ARRAYS;
     if (self->conninfo == NULL || self->setup == NULL || self->query == NULL) {
         PyErr_NoMemory();
         return -1;
