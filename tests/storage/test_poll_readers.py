@@ -15,6 +15,7 @@ import pytest
 from taskcenter.domain.job import JobPatch, NewJob
 from taskcenter.domain.status import JobStatus
 from taskcenter.storage._poll_readers import PostgresReader, SqliteReader
+from taskcenter.storage.base import Store
 from taskcenter.storage.rows import to_us
 from taskcenter.storage.sqlite import SqliteStore
 from tests.storage.test_contract import LONG_AGO, T0
@@ -245,32 +246,61 @@ async def test_polls_in_flight_when_the_store_closes_are_answered_or_refused(tmp
     assert answered >= 1  # the batch handed to the reader before the close
 
 
-async def test_polls_of_one_event_loop_iteration_travel_in_one_batch(tmp_path: Path) -> None:
-    """Each batch pays the hand-over (and on PostgreSQL a statement) once, however many it holds."""
+@pytest.mark.parametrize("engine", ["postgres"])
+async def test_postgres_polls_of_one_event_loop_iteration_travel_in_one_batch(store: Store) -> None:
+    """PostgreSQL pays a statement per batch: one batch out, as large as the polls waiting."""
+    job, _ = await store.create_job(NewJob("p1", "Job"), T0)
+    sizes = _count_batches(store)
+    bodies = await asyncio.gather(*(store.show_job("p1", job.id, LONG_AGO) for _ in range(20)))
+    assert sizes == [20] and all(body is not None for body in bodies)
+    # While a batch is out, the next polls wait for it and then leave together.
+    first = asyncio.ensure_future(store.show_job("p1", job.id, LONG_AGO))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert sizes == [20, 1]
+    rest = [asyncio.ensure_future(store.show_job("p1", job.id, LONG_AGO)) for _ in range(5)]
+    await asyncio.gather(first, *rest)
+    assert sizes[:2] == [20, 1] and sum(sizes[2:]) == 5 and len(sizes) <= 3
+
+
+async def test_sqlite_polls_of_one_iteration_leave_at_once_in_small_batches(tmp_path: Path) -> None:
+    """SQLite pays per lookup: the polls of an iteration leave together, in batches of four, so
+    the first answers come back while the reader walks the rest."""
     store = await SqliteStore.open(tmp_path / "taskcenter.db")
     try:
         job, _ = await store.create_job(NewJob("p1", "Job"), T0)
-        polls = store._polls
-        sizes: list[int] = []
-        reader = polls._reader
-
-        def submit(lookups: list[Any]) -> int:
-            sizes.append(len(lookups))
-            return reader.submit(lookups)
-
-        polls._reader = _Wrapped(reader, submit=submit)  # type: ignore[assignment]
-        bodies = await asyncio.gather(*(store.show_job("p1", job.id, LONG_AGO) for _ in range(20)))
-        assert sizes == [20] and all(body is not None for body in bodies)
-        # While a batch is out, the next polls wait for it and then leave together.
-        first = asyncio.ensure_future(store.show_job("p1", job.id, LONG_AGO))
+        other, _ = await store.create_job(NewJob("p1", "Other"), T0)
+        sizes = _count_batches(store)
+        ids = [(job if i % 2 else other).id for i in range(18)]
+        polls = [asyncio.ensure_future(store.show_job("p1", job_id, LONG_AGO)) for job_id in ids]
         await asyncio.sleep(0)
         await asyncio.sleep(0)
-        assert sizes == [20, 1]
-        rest = [asyncio.ensure_future(store.show_job("p1", job.id, LONG_AGO)) for _ in range(5)]
-        await asyncio.gather(first, *rest)
-        assert sizes[:2] == [20, 1] and sum(sizes[2:]) == 5 and len(sizes) <= 3
+        assert sizes == [4, 4, 4, 4, 2]  # all handed over before any answer came back
+        bodies = await asyncio.gather(*polls)
+        names = [orjson.loads(body)["job"]["name"] for body in bodies if body is not None]
+        assert names == ["Other", "Job"] * 9  # each poll its own answer, across batches
+        # Polls made while batches are out leave at once too.
+        more = [asyncio.ensure_future(store.show_job("p1", job.id, LONG_AGO)) for _ in range(3)]
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert sizes[5:] == [3]
+        assert all(body is not None for body in await asyncio.gather(*more))
     finally:
         await store.close()
+
+
+def _count_batches(store: Store) -> list[int]:
+    """The sizes of the batches the store's poll reader is handed from now on."""
+    polls = store._polls  # type: ignore[attr-defined]
+    sizes: list[int] = []
+    reader = polls._reader
+
+    def submit(lookups: list[Any]) -> int:
+        sizes.append(len(lookups))
+        return reader.submit(lookups)
+
+    polls._reader = _Wrapped(reader, submit=submit)
+    return sizes
 
 
 @pytest.mark.parametrize("step", ["submit", "collect"])
@@ -307,7 +337,7 @@ async def test_polls_of_a_lost_batch_fail_and_the_next_ones_run(tmp_path: Path, 
 class _Wrapped:
     """A store's reader with some of its methods replaced."""
 
-    def __init__(self, reader: SqliteReader, **methods: Any) -> None:
+    def __init__(self, reader: SqliteReader | PostgresReader, **methods: Any) -> None:
         self._reader = reader
         self.__dict__.update(methods)
 

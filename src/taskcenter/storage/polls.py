@@ -1,9 +1,10 @@
 """Coalescing the lookups of GET /v3/{project_id}/jobs?id= into batches, for both stores.
 
-A poll is the task center's most frequent request. While a batch of lookups is being fetched,
-the lookups that arrive wait for the next batch, which fetches all of them at once: the
-hand-over to the database is then paid per batch, not per poll. Under light load a batch holds
-one lookup and nothing waits for a timer.
+A poll is the task center's most frequent request. The lookups that one turn of the event loop
+makes are handed to the database together, and while as many batches as the store allows are
+being fetched, the lookups that arrive wait for the next: the hand-over to the database is then
+paid per batch, not per poll. Under light load a batch holds one lookup and nothing waits for a
+timer.
 
 Batches run on reader threads written in C (_poll_readers.c says why), which never take the
 GIL; the event loop learns that a batch is done from an eventfd it watches, and answers its
@@ -36,14 +37,27 @@ Reader = TypeVar("Reader", SqliteReader, PostgresReader)
 
 
 class PollBatcher(ABC, Generic[Reader]):
-    """Batches lookups made on the event loop's thread, one batch in flight.
+    """Batches lookups made on the event loop's thread.
 
     A batch leaves once the event loop has run what was ready, not with the first lookup: all
-    the polls an iteration read then travel together. And only one travels at a time: measured
-    on PostgreSQL (BENCHMARKS.md), a second batch in flight split the lookups into smaller
-    batches, each paying the statement's fixed cost, and lowered throughput; a third lowered it
-    further.
+    the polls an iteration read then travel together. How many lookups a batch holds and how
+    many batches may be out at once is each store's (BATCH_SIZE, IN_FLIGHT), because what a
+    batch costs differs:
+
+    - PostgreSQL pays a statement and a round trip per batch. Measured there (BENCHMARKS.md), a
+      second batch in flight split the lookups into smaller batches, each paying that fixed
+      cost, and lowered throughput; a third lowered it further. So one batch, as large as the
+      polls waiting.
+    - SQLite pays per lookup (two B-tree walks, 8-11 µs among a million jobs), almost nothing
+      per batch. There, one large batch in flight made the event loop wait for all of it: under
+      wrk, 32 connections fell into two convoys of about 16 polls, and the event loop idled
+      11-17% of the time while the reader walked one convoy's lookups. Small batches, all
+      handed over at once, come back one after another, and the event loop answers the first
+      while the reader walks the next (it idled 1-3%).
     """
+
+    BATCH_SIZE = MAX_BATCH
+    IN_FLIGHT = 1
 
     def __init__(self, loop: asyncio.AbstractEventLoop, reader: Reader) -> None:
         self._loop = loop
@@ -60,7 +74,7 @@ class PollBatcher(ABC, Generic[Reader]):
             raise RuntimeError("the store is closed")
         future: asyncio.Future[bytes | None] = self._loop.create_future()
         self._pending.append((job_id, project_id, visible_since, future))
-        if not self._dispatch_due and not self._sent:
+        if not self._dispatch_due and len(self._sent) < self.IN_FLIGHT:
             self._dispatch_due = True
             self._loop.call_soon(self._dispatch)
         return future
@@ -82,36 +96,34 @@ class PollBatcher(ABC, Generic[Reader]):
 
     def _dispatch(self) -> None:
         self._dispatch_due = False
-        if self._sent or self._closed or not self._pending:
-            return
-        batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-        lookups = [(job_id, project_id, to_us(since)) for job_id, project_id, since, _ in batch]
-        try:
-            number = self._reader.submit(lookups)
-        except Exception as exc:
-            # Out of memory, say. Run from call_soon, an exception here would only be logged by
-            # the event loop and leave these polls waiting forever: they fail instead.
-            log.exception("poll lookups could not be submitted")
-            _fail(batch, exc)
-            if self._pending:
-                self._dispatch_due = True
-                self._loop.call_soon(self._dispatch)
-            return
-        self._sent[number] = batch
+        while self._pending and len(self._sent) < self.IN_FLIGHT and not self._closed:
+            batch, self._pending = self._pending[: self.BATCH_SIZE], self._pending[self.BATCH_SIZE :]
+            lookups = [(job_id, project_id, to_us(since)) for job_id, project_id, since, _ in batch]
+            try:
+                number = self._reader.submit(lookups)
+            except Exception as exc:
+                # Out of memory, say. Run from call_soon, an exception here would only be logged
+                # by the event loop and leave these polls waiting forever: they fail instead.
+                log.exception("poll lookups could not be submitted")
+                _fail(batch, exc)
+                continue
+            self._sent[number] = batch
 
     def _collect(self) -> None:
         try:
             finished = self._reader.collect()
         except Exception as exc:
             # Out of memory: the finished batches are lost (the reader frees what it could not
-            # hand over). With one batch in flight, that is the one sent, whose polls fail rather
-            # than wait forever.
+            # hand over), and which ones is not known. Every batch out fails its polls rather
+            # than leave some waiting forever; the answers of those still running are dropped.
             log.exception("finished poll lookups could not be collected")
             for batch in self._sent.values():
                 _fail(batch, exc)
             self._sent.clear()
             finished = []
         for number, answers in finished:
+            if number not in self._sent:  # failed above, when an earlier collect was lost
+                continue
             batch = self._sent.pop(number)
             if isinstance(answers, str):
                 log.error("poll lookups failed: %s", answers)

@@ -24,6 +24,12 @@ WHERE jobs.id = ?1 AND jobs.project_id = ?2 AND (jobs.ended_us IS NULL OR jobs.e
 
 
 class SqlitePolls(PollBatcher[SqliteReader]):
+    """Small batches, many out at once: a batch's cost here is its lookups (storage.polls says
+    what was measured)."""
+
+    BATCH_SIZE = 4
+    IN_FLIGHT = 64  # 256 lookups, as many as PostgreSQL's one batch
+
     def __init__(self, path: Path, setup: str, loop: asyncio.AbstractEventLoop) -> None:
         """``setup``: the statements the reader's own connection runs first (the store's)."""
         super().__init__(loop, SqliteReader(str(path), setup, _LOOKUP))
