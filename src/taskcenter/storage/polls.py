@@ -48,7 +48,7 @@ class PollBatcher(ABC, Generic[Reader]):
       second batch in flight split the lookups into smaller batches, each paying that fixed
       cost, and lowered throughput; a third lowered it further. So one batch, as large as the
       polls waiting.
-    - SQLite pays per lookup (two B-tree walks, 8-11 µs among a million jobs), almost nothing
+    - SQLite pays per lookup (two B-tree walks, 8-12 µs among a million jobs), almost nothing
       per batch. There, one large batch in flight made the event loop wait for all of it: under
       wrk, 32 connections fell into two convoys of about 16 polls, and the event loop idled
       11-17% of the time while the reader walked one convoy's lookups. Small batches, all

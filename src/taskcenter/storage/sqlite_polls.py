@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from taskcenter.storage._poll_readers import SqliteReader
-from taskcenter.storage.polls import PollBatcher
+from taskcenter.storage.polls import MAX_BATCH, PollBatcher
 
 # One lookup: (job id, project id, visible-since µs) -> the shown columns, in the order the reader
 # renders them (_poll_readers.c). Unknown, foreign and expired jobs alike get no row.
@@ -28,7 +28,7 @@ class SqlitePolls(PollBatcher[SqliteReader]):
     what was measured)."""
 
     BATCH_SIZE = 4
-    IN_FLIGHT = 64  # 256 lookups, as many as PostgreSQL's one batch
+    IN_FLIGHT = MAX_BATCH // BATCH_SIZE  # as many lookups out as PostgreSQL's one batch
 
     def __init__(self, path: Path, setup: str, loop: asyncio.AbstractEventLoop) -> None:
         """``setup``: the statements the reader's own connection runs first (the store's)."""
