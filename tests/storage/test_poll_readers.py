@@ -195,6 +195,36 @@ def test_postgres_failures_fail_their_batch_and_the_reader_recovers(pg_table: st
         reader.close()
 
 
+def test_postgres_batches_queued_behind_a_failed_one_fail_with_it_unrun(pg_table: str) -> None:
+    """A lock held on the table makes the first batch wait out its statement timeout; the batches
+    queued behind it fail then too, rather than wait out a timeout each."""
+
+    async def scenario() -> None:
+        locker = await asyncpg.connect(pg_table)
+        try:
+            reader = PostgresReader(pg_table, "SET statement_timeout = '300ms'", PG_QUERY, 1)
+            try:
+                warm = reader.submit([(A, "p", T0_US)])  # connected before the lock is taken
+                assert await asyncio.to_thread(_wait, reader) == [(warm, ["first:p:taskcenter-polls"])]
+                async with locker.transaction():
+                    await locker.execute("LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
+                    first = reader.submit([(A, "p", T0_US)])
+                    queued = [reader.submit([(B, "p", T0_US)]) for _ in range(3)]
+                    finished = dict(await asyncio.to_thread(_wait, reader, 4))
+                assert "statement timeout" in finished[first]
+                for number in queued:
+                    assert finished[number] == "not run, an earlier batch failed: " + finished[first]
+                # Batches submitted after the failure run as usual.
+                after = reader.submit([(A, "p", T0_US)])
+                assert await asyncio.to_thread(_wait, reader) == [(after, ["first:p:taskcenter-polls"])]
+            finally:
+                reader.close()
+        finally:
+            await locker.close()
+
+    asyncio.run(scenario())
+
+
 def test_postgres_unreachable_database_fails_batches_not_the_reader() -> None:
     reader = PostgresReader("postgresql://nobody@127.0.0.1:1/none", "", PG_QUERY, 1)
     try:
@@ -246,47 +276,26 @@ async def test_polls_in_flight_when_the_store_closes_are_answered_or_refused(tmp
     assert answered >= 1  # the batch handed to the reader before the close
 
 
-@pytest.mark.parametrize("engine", ["postgres"])
-async def test_postgres_polls_of_one_event_loop_iteration_travel_in_one_batch(store: Store) -> None:
-    """PostgreSQL pays a statement per batch: one batch out, as large as the polls waiting."""
+async def test_polls_of_one_iteration_leave_at_once_in_small_batches(store: Store) -> None:
+    """The polls of an iteration leave together, in batches of four, so the first answers come
+    back while the reader works on the rest; on both stores."""
     job, _ = await store.create_job(NewJob("p1", "Job"), T0)
+    other, _ = await store.create_job(NewJob("p1", "Other"), T0)
     sizes = _count_batches(store)
-    bodies = await asyncio.gather(*(store.show_job("p1", job.id, LONG_AGO) for _ in range(20)))
-    assert sizes == [20] and all(body is not None for body in bodies)
-    # While a batch is out, the next polls wait for it and then leave together.
-    first = asyncio.ensure_future(store.show_job("p1", job.id, LONG_AGO))
+    ids = [(job if i % 2 else other).id for i in range(18)]
+    polls = [asyncio.ensure_future(store.show_job("p1", job_id, LONG_AGO)) for job_id in ids]
     await asyncio.sleep(0)
     await asyncio.sleep(0)
-    assert sizes == [20, 1]
-    rest = [asyncio.ensure_future(store.show_job("p1", job.id, LONG_AGO)) for _ in range(5)]
-    await asyncio.gather(first, *rest)
-    assert sizes[:2] == [20, 1] and sum(sizes[2:]) == 5 and len(sizes) <= 3
-
-
-async def test_sqlite_polls_of_one_iteration_leave_at_once_in_small_batches(tmp_path: Path) -> None:
-    """SQLite pays per lookup: the polls of an iteration leave together, in batches of four, so
-    the first answers come back while the reader walks the rest."""
-    store = await SqliteStore.open(tmp_path / "taskcenter.db")
-    try:
-        job, _ = await store.create_job(NewJob("p1", "Job"), T0)
-        other, _ = await store.create_job(NewJob("p1", "Other"), T0)
-        sizes = _count_batches(store)
-        ids = [(job if i % 2 else other).id for i in range(18)]
-        polls = [asyncio.ensure_future(store.show_job("p1", job_id, LONG_AGO)) for job_id in ids]
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
-        assert sizes == [4, 4, 4, 4, 2]  # all handed over before any answer came back
-        # Polls made while those batches are out leave at once too, not after them.
-        ids += [job.id] * 3
-        polls += [asyncio.ensure_future(store.show_job("p1", job.id, LONG_AGO)) for _ in range(3)]
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
-        assert sizes == [4, 4, 4, 4, 2, 3]
-        bodies = await asyncio.gather(*polls)
-        names = [orjson.loads(body)["job"]["name"] for body in bodies if body is not None]
-        assert names == ["Other", "Job"] * 9 + ["Job"] * 3  # each poll its own answer, across batches
-    finally:
-        await store.close()
+    assert sizes == [4, 4, 4, 4, 2]  # all handed over before any answer came back
+    # Polls made while those batches are out leave at once too, not after them.
+    ids += [job.id] * 3
+    polls += [asyncio.ensure_future(store.show_job("p1", job.id, LONG_AGO)) for _ in range(3)]
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert sizes == [4, 4, 4, 4, 2, 3]
+    bodies = await asyncio.gather(*polls)
+    names = [orjson.loads(body)["job"]["name"] for body in bodies if body is not None]
+    assert names == ["Other", "Job"] * 9 + ["Job"] * 3  # each poll its own answer, across batches
 
 
 def _count_batches(store: Store) -> list[int]:

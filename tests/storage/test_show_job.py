@@ -14,7 +14,7 @@ from taskcenter.domain.job import Instance, JobPatch, NewJob
 from taskcenter.domain.status import JobStatus
 from taskcenter.domain.wire import job_info
 from taskcenter.storage.base import Store
-from taskcenter.storage.polls import MAX_BATCH
+from taskcenter.storage.polls import PollBatcher
 from taskcenter.storage.postgres import PostgresStore
 from taskcenter.storage.sqlite import SqliteStore
 from tests.storage.test_contract import LONG_AGO, T0
@@ -79,9 +79,10 @@ async def test_unknown_foreign_and_expired_jobs_are_not_shown(store: Store) -> N
 
 
 async def test_concurrent_polls_each_get_their_own_job(store: Store) -> None:
-    """More lookups at once than one batch carries, mixed with ones that find nothing."""
+    """More lookups at once than the reader is handed, mixed with ones that find nothing."""
     jobs = [(await store.create_job(NewJob(f"p{n % 3}", f"Job{n}"), T0))[0] for n in range(40)]
-    asks = [(jobs[n % 40], n % 7 == 0) for n in range(2 * MAX_BATCH + 10)]
+    handed_over = PollBatcher.BATCH_SIZE * PollBatcher.IN_FLIGHT
+    asks = [(jobs[n % 40], n % 7 == 0) for n in range(2 * handed_over + 10)]
     bodies = await asyncio.gather(
         *(store.show_job("other" if foreign else job.project_id, job.id, LONG_AGO) for job, foreign in asks)
     )

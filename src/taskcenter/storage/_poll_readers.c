@@ -531,6 +531,43 @@ static const Driver pg_driver = {pg_run, pg_close};
 
 /* ---------------------------------------------------------------- threads and queues */
 
+/* With the lock held. */
+static void done_append(Reader *self, Batch *batch) {
+    batch->next = NULL;
+    if (self->done_tail != NULL) self->done_tail->next = batch;
+    else self->done_head = batch;
+    self->done_tail = batch;
+}
+
+/* The batches waiting behind a failed one fail with it, unrun; with the lock held.
+ *
+ * They would meet the same fault, and one by one: an unreachable server costs each batch a
+ * connect timeout, a lock held on the jobs costs each a statement timeout. With many small
+ * batches out, a poll at the back would wait for all of those ahead of it; so every poll waits
+ * for one failure at most. Lookups only read: a client's retry runs in a new batch. */
+static void fail_queued(Reader *self, const char *error) {
+    static const char prefix[] = "not run, an earlier batch failed: ";
+    Batch *batch = self->todo_head;
+    self->todo_head = self->todo_tail = NULL;
+    while (batch != NULL) {
+        Batch *next = batch->next;
+        char *message = malloc(sizeof prefix + strlen(error));
+        if (message != NULL) {
+            memcpy(message, prefix, sizeof prefix - 1);
+            strcpy(message + sizeof prefix - 1, error);
+            free(batch->error);
+            batch->error = message;
+            done_append(self, batch);
+        } else { /* out of memory: it stays queued and runs */
+            batch->next = NULL;
+            if (self->todo_tail != NULL) self->todo_tail->next = batch;
+            else self->todo_head = batch;
+            self->todo_tail = batch;
+        }
+        batch = next;
+    }
+}
+
 static void *worker_main(void *arg) {
     Worker *worker = (Worker *)arg;
     Reader *self = worker->reader;
@@ -551,9 +588,8 @@ static void *worker_main(void *arg) {
         self->driver->run(worker, batch);
 
         pthread_mutex_lock(&self->lock);
-        if (self->done_tail != NULL) self->done_tail->next = batch;
-        else self->done_head = batch;
-        self->done_tail = batch;
+        done_append(self, batch);
+        if (batch->error != NULL) fail_queued(self, batch->error);
         pthread_mutex_unlock(&self->lock);
         (void)!write(self->event_fd, &one, sizeof one); /* fails only on a closed descriptor */
     }

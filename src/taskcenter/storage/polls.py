@@ -1,8 +1,8 @@
 """Coalescing the lookups of GET /v3/{project_id}/jobs?id= into batches, for both stores.
 
 A poll is the task center's most frequent request. The lookups that one turn of the event loop
-makes are handed to the database together, and while as many batches as the store allows are
-being fetched, the lookups that arrive wait for the next: the hand-over to the database is then
+makes are handed to the database together, and while as many batches as allowed are
+being fetched (PollBatcher says how many), the lookups that arrive wait: the hand-over is then
 paid per batch, not per poll. Under light load a batch holds one lookup and nothing waits for a
 timer.
 
@@ -28,9 +28,6 @@ from taskcenter.storage.rows import to_us
 
 log = logging.getLogger("taskcenter.storage")
 
-# The most lookups one statement carries: bounds how long a batch keeps its first caller.
-MAX_BATCH = 256
-
 Lookup = tuple[str, str, datetime, "asyncio.Future[bytes | None]"]
 Batch = list[Lookup]
 Reader = TypeVar("Reader", SqliteReader, PostgresReader)
@@ -40,24 +37,22 @@ class PollBatcher(ABC, Generic[Reader]):
     """Batches lookups made on the event loop's thread.
 
     A batch leaves once the event loop has run what was ready, not with the first lookup: all
-    the polls an iteration read then travel together. How many lookups a batch holds and how
-    many batches may be out at once is each store's (BATCH_SIZE, IN_FLIGHT), because what a
-    batch costs differs:
+    the polls an iteration read then leave together, in small batches handed to the reader at
+    once. The reader runs them one after another and signals each, so the event loop answers the
+    first batch's polls while the reader works on the next. With one large batch out instead,
+    the event loop waited for all of it: under wrk, 32 connections fell into two convoys of
+    about 16 polls, and the event loop idled 9-17% of the time while the reader and the database
+    worked through one convoy (BENCHMARKS.md, on both stores).
 
-    - PostgreSQL pays a statement and a round trip per batch. Measured there (BENCHMARKS.md), a
-      second batch in flight split the lookups into smaller batches, each paying that fixed
-      cost, and lowered throughput; a third lowered it further. So one batch, as large as the
-      polls waiting.
-    - SQLite pays per lookup (two B-tree walks, 8-12 µs among a million jobs), almost nothing
-      per batch. There, one large batch in flight made the event loop wait for all of it: under
-      wrk, 32 connections fell into two convoys of about 16 polls, and the event loop idled
-      11-17% of the time while the reader walked one convoy's lookups. Small batches, all
-      handed over at once, come back one after another, and the event loop answers the first
-      while the reader walks the next (it idled 1-3%).
+    Small batches cost PostgreSQL a statement each (about 25 µs of its CPU), which it has to
+    spare on two cores while the event loop is the busy one; SQLite pays per lookup anyway.
     """
 
-    BATCH_SIZE = MAX_BATCH
-    IN_FLIGHT = 1
+    # Four lookups a batch keeps the hand-overs per poll low (2 and 8 measured the same).
+    BATCH_SIZE = 4
+    # At most 256 lookups out: the rest wait on the event loop, where a poll whose client went
+    # away can still be dropped, and a failure (storage._poll_readers) fails a bounded queue.
+    IN_FLIGHT = 64
 
     def __init__(self, loop: asyncio.AbstractEventLoop, reader: Reader) -> None:
         self._loop = loop

@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from taskcenter.storage._poll_readers import SqliteReader
-from taskcenter.storage.polls import MAX_BATCH, PollBatcher
+from taskcenter.storage.polls import PollBatcher
 
 # One lookup: (job id, project id, visible-since µs) -> the shown columns, in the order the reader
 # renders them (_poll_readers.c). Unknown, foreign and expired jobs alike get no row.
@@ -24,11 +24,7 @@ WHERE jobs.id = ?1 AND jobs.project_id = ?2 AND (jobs.ended_us IS NULL OR jobs.e
 
 
 class SqlitePolls(PollBatcher[SqliteReader]):
-    """Small batches, many out at once: a batch's cost here is its lookups (storage.polls says
-    what was measured)."""
-
-    BATCH_SIZE = 4
-    IN_FLIGHT = MAX_BATCH // BATCH_SIZE  # as many lookups out as PostgreSQL's one batch
+    """One reader thread and connection; a batch's cost here is its lookups."""
 
     def __init__(self, path: Path, setup: str, loop: asyncio.AbstractEventLoop) -> None:
         """``setup``: the statements the reader's own connection runs first (the store's)."""
