@@ -79,6 +79,11 @@ def test_delete_of_another_projects_job_looks_unknown(api: Api) -> None:
 def test_unknown_route_and_method(api: Api) -> None:
     missing = api.http.get("/v3/x/nothing-here")
     assert missing.status_code == 404 and missing.json()["error_code"] == "APIGW.0101"
+    # A trailing slash is another path, as at the cloud's gateway: no redirect.
+    for path in (api.job_path() + "/", api.job_path().replace("/jobs", "/immediate-jobs/")):
+        slashed = api.http.get(path, params={"id": "a9767ede-fe0f-4888-9003-e843a4c90514"})
+        assert slashed.status_code == 404 and slashed.json()["error_code"] == "APIGW.0101"
+        assert "location" not in slashed.headers
     wrong = api.http.put(api.job_path())
     assert wrong.status_code == 405 and set(wrong.json()) == {"error_code", "error_msg"}
     assert wrong.headers["x-request-id"]

@@ -105,4 +105,7 @@ def create_app(
         lifespan=lifespan,
         exception_handlers=errors.HANDLERS,
     )
+    # The cloud's gateway answers a path it does not publish, a trailing slash included, with
+    # 404 APIGW.0101; Starlette would redirect it (307) to the path without the slash.
+    app.router.redirect_slashes = False
     return RequestContext(HotPath(app))
