@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import select
 import sqlite3
 from pathlib import Path
@@ -16,6 +17,7 @@ from taskcenter.domain.job import JobPatch, NewJob
 from taskcenter.domain.status import JobStatus
 from taskcenter.storage._poll_readers import PostgresReader, SqliteReader
 from taskcenter.storage.base import Store
+from taskcenter.storage.postgres import PostgresStore
 from taskcenter.storage.rows import to_us
 from taskcenter.storage.sqlite import SqliteStore
 from tests.storage.test_contract import LONG_AGO, T0
@@ -296,6 +298,43 @@ async def test_polls_of_one_iteration_leave_at_once_in_small_batches(store: Stor
     bodies = await asyncio.gather(*polls)
     names = [orjson.loads(body)["job"]["name"] for body in bodies if body is not None]
     assert names == ["Other", "Job"] * 9 + ["Job"] * 3  # each poll its own answer, across batches
+
+
+async def test_batches_failing_together_fail_every_poll_and_log_one_line(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch stuck on a lock is cancelled: it and the batches queued behind it fail their
+    polls at once, and an outage writes one log line for them, not one per batch."""
+    store = await PostgresStore.open(pg_url)
+    locker = await asyncpg.connect(pg_url)
+    try:
+        job, _ = await store.create_job(NewJob("p1", "Job"), T0)
+        assert await store.show_job("p1", job.id, LONG_AGO) is not None  # the reader is connected
+        async with locker.transaction():
+            await locker.execute("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE")
+            polls = [asyncio.ensure_future(store.show_job("p1", job.id, LONG_AGO)) for _ in range(12)]
+            waiting = (
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE application_name = 'taskcenter-polls' AND wait_event_type = 'Lock'"
+            )
+            for _ in range(100):
+                if pid := await locker.fetchval(waiting):
+                    break
+                await asyncio.sleep(0.05)
+            assert pid, "the first batch never waited on the lock"
+            with caplog.at_level(logging.ERROR, logger="taskcenter.storage"):
+                await locker.execute("SELECT pg_cancel_backend($1)", pid)
+                results = await asyncio.gather(*polls, return_exceptions=True)
+        assert all(isinstance(r, RuntimeError) and "canceling statement" in str(r) for r in results[:4])
+        assert all(
+            isinstance(r, RuntimeError) and "not run, an earlier batch failed" in str(r) for r in results[4:]
+        )
+        [record] = [r for r in caplog.records if r.name == "taskcenter.storage"]
+        assert "(3 batches)" in record.getMessage() and "canceling statement" in record.getMessage()
+        assert await store.show_job("p1", job.id, LONG_AGO) is not None  # and the next polls work
+    finally:
+        await locker.close()
+        await store.close()
 
 
 def _count_batches(store: Store) -> list[int]:

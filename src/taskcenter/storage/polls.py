@@ -116,17 +116,22 @@ class PollBatcher(ABC, Generic[Reader]):
                 _fail(batch, exc)
             self._sent.clear()
             finished = []
+        failures: list[str] = []
         for number, answers in finished:
             if number not in self._sent:  # failed above, when an earlier collect was lost
                 continue
             batch = self._sent.pop(number)
             if isinstance(answers, str):
-                log.error("poll lookups failed: %s", answers)
+                failures.append(answers)
                 _fail(batch, self._failure(answers))
             else:
                 for (*_, future), body in zip(batch, answers, strict=True):
                     if not future.done():  # a caller that went away is skipped
                         future.set_result(body)
+        if failures:
+            # One line for the batches that failed together (those queued behind a failure fail
+            # with it): an outage should not write a line per batch of four polls.
+            log.error("poll lookups failed (%d batches): %s", len(failures), failures[0].strip())
         self._dispatch()
 
 
