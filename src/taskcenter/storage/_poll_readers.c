@@ -531,12 +531,12 @@ static const Driver pg_driver = {pg_run, pg_close};
 
 /* ---------------------------------------------------------------- threads and queues */
 
-/* With the lock held. */
-static void done_append(Reader *self, Batch *batch) {
+/* Appends to the todo or done queue; with the lock held. */
+static void queue_append(Batch **head, Batch **tail, Batch *batch) {
     batch->next = NULL;
-    if (self->done_tail != NULL) self->done_tail->next = batch;
-    else self->done_head = batch;
-    self->done_tail = batch;
+    if (*tail != NULL) (*tail)->next = batch;
+    else *head = batch;
+    *tail = batch;
 }
 
 /* The batches waiting behind a failed one fail with it, unrun; with the lock held.
@@ -557,12 +557,9 @@ static void fail_queued(Reader *self, const char *error) {
             strcpy(message + sizeof prefix - 1, error);
             free(batch->error);
             batch->error = message;
-            done_append(self, batch);
+            queue_append(&self->done_head, &self->done_tail, batch);
         } else { /* out of memory: it stays queued and runs */
-            batch->next = NULL;
-            if (self->todo_tail != NULL) self->todo_tail->next = batch;
-            else self->todo_head = batch;
-            self->todo_tail = batch;
+            queue_append(&self->todo_head, &self->todo_tail, batch);
         }
         batch = next;
     }
@@ -588,7 +585,7 @@ static void *worker_main(void *arg) {
         self->driver->run(worker, batch);
 
         pthread_mutex_lock(&self->lock);
-        done_append(self, batch);
+        queue_append(&self->done_head, &self->done_tail, batch);
         if (batch->error != NULL) fail_queued(self, batch->error);
         pthread_mutex_unlock(&self->lock);
         (void)!write(self->event_fd, &one, sizeof one); /* fails only on a closed descriptor */
@@ -727,9 +724,7 @@ static Batch *batch_new(Reader *self, Py_ssize_t count, Py_ssize_t nparams) {
 static PyObject *batch_submit(Reader *self, Batch *batch) {
     pthread_mutex_lock(&self->lock);
     batch->number = ++self->submitted;
-    if (self->todo_tail != NULL) self->todo_tail->next = batch;
-    else self->todo_head = batch;
-    self->todo_tail = batch;
+    queue_append(&self->todo_head, &self->todo_tail, batch);
     pthread_cond_signal(&self->wake);
     pthread_mutex_unlock(&self->lock);
     return PyLong_FromUnsignedLongLong(batch->number);

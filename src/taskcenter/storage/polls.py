@@ -1,9 +1,9 @@
 """Coalescing the lookups of GET /v3/{project_id}/jobs?id= into batches, for both stores.
 
 A poll is the task center's most frequent request. The lookups that one turn of the event loop
-makes are handed to the database together, and while as many batches as allowed are
-being fetched (PollBatcher says how many), the lookups that arrive wait: the hand-over is then
-paid per batch, not per poll. Under light load a batch holds one lookup and nothing waits for a
+makes are handed to the database together, and while as many batches as allowed are being
+fetched (PollBatcher says how many), the lookups that arrive wait: the hand-over is then paid
+per batch, not per poll. Under light load a batch holds one lookup and nothing waits for a
 timer.
 
 Batches run on reader threads written in C (_poll_readers.c says why), which never take the
@@ -48,7 +48,7 @@ class PollBatcher(ABC, Generic[Reader]):
     spare on two cores while the event loop is the busy one; SQLite pays per lookup anyway.
     """
 
-    # Four lookups a batch keeps the hand-overs per poll low (2 and 8 measured the same).
+    # Four lookups a batch keeps the hand-overs per poll low (on SQLite, 2 and 8 measured the same).
     BATCH_SIZE = 4
     # At most 256 lookups out: the rest wait on the event loop, where a poll whose client went
     # away can still be dropped, and a failure (storage._poll_readers) fails a bounded queue.
