@@ -45,6 +45,23 @@ def test_bad_signature(api: Api) -> None:
     assert_401(api.http.get(url, headers=headers), "verify aksk signature fail")
 
 
+def test_a_known_signer_is_still_checked_on_every_request(api: Api) -> None:
+    """The server keeps a client's parsed Authorization head; each request's signature, date and
+    signed headers are still checked."""
+    c = api.creds["a"]
+    url = f"{api.url}{api.job_path()}?id={uuid.uuid4()}"
+    headers = sign(c.access_key, c.secret_key, "GET", url)
+    answer = api.http.get(url, headers=headers)
+    assert answer.json()["error_code"] == "DBS.200543"  # verified: the job is unknown
+    head, _, signature = headers["Authorization"].rpartition("Signature=")
+    for bad in ("zz" * 32, signature[:-1], signature[:-1] + ("0" if signature[-1] != "0" else "1")):
+        response = api.http.get(url, headers={**headers, "Authorization": head + "Signature=" + bad})
+        assert_401(response, "Authorization header" if "z" in bad or len(bad) != 64 else "signature fail")
+    assert_401(api.http.get(url, headers={**headers, "Content-Type": "text/plain"}), "signature fail")
+    stale = (datetime.now(UTC) - timedelta(minutes=16)).strftime("%Y%m%dT%H%M%SZ")
+    assert_401(api.http.get(url, headers={**headers, "X-Sdk-Date": stale}), "15 minutes")
+
+
 def test_unknown_access_key(api: Api) -> None:
     url = f"{api.url}{api.job_path()}?id={uuid.uuid4()}"
     assert_401(api.http.get(url, headers=sign("NOSUCHKEY", "s", "GET", url)), "access key")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
 
@@ -19,9 +20,11 @@ def verify(method: str, url: str, headers: dict[str, str], body: bytes = b"", sk
     # As the ASGI server hands them over: lower-case names, values as the bytes sent (sign()
     # returns what the SDK puts on the wire: each value's UTF-8 bytes, as latin-1 text).
     lowered = {k.lower().encode(): v.encode("latin-1") for k, v in headers.items()}
-    head, signature = aksk.parse_authorization(lowered[b"authorization"])
-    aksk.check_date(lowered, head, time.time())
-    aksk.verify(sk.encode(), head, signature, method, path, query.encode("latin-1"), lowered, body)
+    head = aksk.parse_authorization(lowered[b"authorization"])
+    _, signature = aksk.split_authorization(lowered[b"authorization"])
+    aksk.verify(
+        sk.encode(), head, signature, method, path, query.encode("latin-1"), lowered, body, time.time()
+    )
 
 
 @pytest.mark.parametrize(
@@ -131,17 +134,55 @@ def test_canonical_uri_matches_the_sdk() -> None:
     assert aksk.canonical_uri("/v3/a b/jobs/") == "/v3/a%20b/jobs/"
 
 
-def test_a_known_signer_is_parsed_the_same_as_a_new_one() -> None:
-    """The parsed head of a header is reused; what follows Signature= is still checked."""
-    head = b"SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host;x-sdk-date, "
-    first, _ = aksk.parse_authorization(head + b"Signature=" + b"ab" * 32)
-    again, signature = aksk.parse_authorization(head + b"Signature=" + b"CD" * 32)
-    assert (again.access_key, again.signed_headers) == ("AK1", (b"host", b"x-sdk-date"))
-    assert again == first
-    assert signature == b"cd" * 32
-    for bad in (b"zz" * 32, b"ab" * 31 + b"a", b"ab" * 33):
+def test_the_signature_itself_must_be_64_hex_digits_in_either_case() -> None:
+    """The authenticator reuses a client's parsed head; what follows Signature= is checked anew."""
+    url = "http://127.0.0.1:8080/v3/p1/jobs?id=x"
+    headers = sign(AK, SK, "GET", url)
+    head, _, signature = headers["Authorization"].rpartition("Signature=")
+    verify("GET", url, {**headers, "Authorization": head + "Signature=" + signature.upper()})
+    for bad in ("zz" * 32, signature[:-1], signature + "a", "", "xyz", signature[:-2] + " a"):
         with pytest.raises(AuthenticationFailed, match="Authorization header"):
-            aksk.parse_authorization(head + b"Signature=" + bad)
-    for bad in (b"", b"xyz", b"ab cd", b"ab,", b"ab" * 31, b"ab" * 33):
-        with pytest.raises(AuthenticationFailed, match="Authorization header"):
-            aksk.parse_authorization(head + b"Signature=" + bad)
+            verify("GET", url, {**headers, "Authorization": head + "Signature=" + bad})
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/v3/p1/jobs", "id=a9767ede-fe0f-4888-9003-e843a4c90514"),
+        ("/v3/p1/jobs/", "id=x"),
+        ("/v3/p1/jobs", ""),
+        ("/v3/p1/jobs", "flag"),
+        ("/v3/p1/jobs", "id=a=b"),
+        ("/v3/p1/jobs", "b=2&a=1"),
+        ("/v3/p1/jobs", "id=a%20b"),
+        ("/v3/a b/jobs", "id=x"),
+        ("/v3/任务/jobs", "id=x"),
+    ],
+)
+def test_plain_and_encoded_requests_sign_alike(path: str, query: str) -> None:
+    """The C check canonicalises a plain path and query itself and leaves the others to
+    quote(): either way, the SDK's signature of the request verifies, and a wrong one does not."""
+    signed_query = query if "=" in query or not query else query + "="  # what the SDK sends for "flag"
+    url = f"http://127.0.0.1:8080{quote(path, safe='/~')}" + (f"?{signed_query}" if query else "")
+    headers = sign(AK, SK, "GET", url)
+    lowered = {k.lower().encode(): v.encode("latin-1") for k, v in headers.items()}
+    head = aksk.parse_authorization(lowered[b"authorization"])
+    _, signature = aksk.split_authorization(lowered[b"authorization"])
+    now = time.time()
+    aksk.verify(SK.encode(), head, signature, "GET", path, query.encode(), lowered, b"", now)
+    with pytest.raises(AuthenticationFailed, match="signature"):
+        aksk.verify(b"other", head, signature, "GET", path, query.encode(), lowered, b"", now)
+
+
+def test_without_a_secret_only_the_form_and_date_are_checked() -> None:
+    """What the authenticator checks before it looks the access key up."""
+    url = "http://127.0.0.1:8080/v3/p1/jobs?id=x"
+    lowered = {k.lower().encode(): v.encode() for k, v in sign(AK, SK, "GET", url).items()}
+    head = aksk.parse_authorization(lowered[b"authorization"])
+    now = time.time()
+    aksk.verify(None, head, b"0" * 64, "GET", "/v3/p1/jobs", b"id=x", lowered, b"", now)
+    with pytest.raises(AuthenticationFailed, match="15 minutes"):
+        aksk.verify(None, head, b"0" * 64, "GET", "/v3/p1/jobs", b"id=x", lowered, b"", now + 901)
+    unsigned = {**lowered, b"x-sdk-content-sha256": b"UNSIGNED-PAYLOAD"}
+    with pytest.raises(AuthenticationFailed, match="X-Sdk-Content-Sha256"):
+        aksk.verify(None, head, b"0" * 64, "GET", "/v3/p1/jobs", b"id=x", unsigned, b"", now)

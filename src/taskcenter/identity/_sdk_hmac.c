@@ -1,10 +1,14 @@
-/* The SDK-HMAC-SHA256 signature of a canonical request, in one call (see identity/aksk.py).
+/* Whether a request carries its SDK-HMAC-SHA256 signature, in one call (see identity/aksk.py).
  *
  * Why C: every signed poll pays for this on the event loop's thread. In Python, joining the
  * canonical request, hashing it, and the HMAC over the string to sign took about 9 µs a request
  * in a loop and more in the server: the largest part of what an AK/SK poll costs beyond a token
- * poll. No library computes this scheme's signature from a request's parts (the SDK only signs
- * its own requests, in Python); this is the same steps, with OpenSSL's SHA-256.
+ * poll. With only those steps here, the date check, the plain path and query and the calls
+ * between them still cost a signed poll 2-3 µs of Python more than a token poll, on the thread
+ * every request waits for (BENCHMARKS.md); so a poll's whole check is one call. No library
+ * verifies this scheme (the SDK only signs its own requests, in Python); these are its steps,
+ * with OpenSSL's SHA-256. A path or query that needs percent-encoding is canonicalised in
+ * aksk.py, where Python's quote() is the SDK's own.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -77,36 +81,170 @@ static int hmac_sha256(const unsigned char *key, size_t key_size, const unsigned
            sha256(outer, BLOCK, inner_digest, size, out, out_size);
 }
 
-/* signature(secret, method, uri, query, headers, names, signed_list, payload_hash, date) -> hex
+/* The outcomes of check(); aksk.py gives each its message. */
+enum {
+    VERIFIED = 0,
+    MALFORMED_SIGNATURE = 1,   /* what follows "Signature=" is not 64 hex digits */
+    NO_DATE = 2,               /* no X-Sdk-Date, or not among the signed headers */
+    MALFORMED_DATE = 3,        /* not YYYYMMDDTHHMMSSZ, or no such day or time */
+    DATE_SKEW = 4,             /* more than 15 minutes from now */
+    UNSIGNED_CONTENT_HASH = 5, /* X-Sdk-Content-Sha256 sent but not signed */
+    MISMATCH = 6,              /* not the signature of this request with this secret */
+    NOT_PLAIN = 7,             /* the path or query needs percent-encoding: aksk.py canonicalises */
+};
+
+enum { MAX_CLOCK_SKEW_SECONDS = 15 * 60 };
+
+static int is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+/* What percent-encoding leaves alone (RFC 3986's unreserved characters): a path or query made
+ * only of these, "/" in a path and one "=" in a query, is its own canonical form. */
+static int is_unreserved(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_' || c == '~';
+}
+
+static int has_name(PyObject *names, const char *name, size_t size) {
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(names); i++) {
+        PyObject *item = PyTuple_GET_ITEM(names, i);
+        if (PyBytes_Check(item) && (size_t)PyBytes_GET_SIZE(item) == size &&
+            memcmp(PyBytes_AS_STRING(item), name, size) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The names of the headers check() reads itself, made once. */
+static PyObject *date_name, *content_hash_name;
+/* The hex SHA-256 of an empty body, every GET's payload hash. */
+static const char empty_hash[64] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+static int digits(const char *text, int count) {
+    int value = 0;
+    for (int i = 0; i < count; i++) {
+        if (text[i] < '0' || text[i] > '9') return -1;
+        value = value * 10 + (text[i] - '0');
+    }
+    return value;
+}
+
+/* YYYYMMDDTHHMMSSZ as seconds since the epoch, or 0 with *valid unset: what datetime() accepts
+ * (years 1-9999, real days, no leap second). Days from the civil date: Howard Hinnant's
+ * algorithm, because timegm() would normalise a February 30 instead of refusing it. */
+static long long sdk_date(const char *text, size_t size, int *valid) {
+    *valid = 0;
+    if (size != 16 || text[8] != 'T' || text[15] != 'Z') return 0;
+    int year = digits(text, 4), month = digits(text + 4, 2), day = digits(text + 6, 2);
+    int hour = digits(text + 9, 2), minute = digits(text + 11, 2), second = digits(text + 13, 2);
+    if (year < 1 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
+        second < 0 || second > 59)
+        return 0;
+    static const int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (day > month_days[month - 1] + (month == 2 && leap)) return 0;
+    long long y = year - (month <= 2), era = y / 400;
+    long long year_of_era = y - era * 400;
+    long long day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    long long day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    long long days = era * 146097 + day_of_era - 719468;
+    *valid = 1;
+    return days * 86400 + hour * 3600 + minute * 60 + second;
+}
+
+/* check(secret, names, signed_list, signature, method, path, query, headers, body, now) -> outcome
  *
- * The canonical request is method, uri, query, one "name:value" line per signed header (the
- * value stripped, "" when absent), signed_list and payload_hash, joined by newlines; its SHA-256
- * goes into "SDK-HMAC-SHA256\n<date>\n<hex digest>", which is signed with the secret. */
-static PyObject *signature(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 9) {
-        PyErr_SetString(PyExc_TypeError, "signature() takes 9 arguments");
+ * Whether a request is signed as huaweicloudsdkcore's Signer signs it, in the order a client
+ * should learn what is wrong: the signature's form, the signed X-Sdk-Date and its distance from
+ * ``now`` (epoch seconds), X-Sdk-Content-Sha256 being signed; then, unless ``secret`` is None,
+ * the signature itself. ``path`` is the request's path (str) and ``query`` its raw query string,
+ * canonicalised here when they need no percent-encoding (NOT_PLAIN otherwise); or ``path`` is
+ * bytes, and both are the canonical URI and query already.
+ *
+ * The canonical request is the method, URI and query, one "name:value" line per signed header
+ * (the value stripped, "" when absent), the signed list and the payload's hash, joined by
+ * newlines; its SHA-256 goes into "SDK-HMAC-SHA256\n<date>\n<hex digest>", which is signed with
+ * the secret and compared with the signature in constant time. */
+static PyObject *check(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 10) {
+        PyErr_SetString(PyExc_TypeError, "check() takes 10 arguments");
         return NULL;
     }
-    for (int i = 0; i < 9; i++) {
-        int ok = i == 4 ? PyDict_Check(args[i]) : i == 5 ? PyTuple_Check(args[i]) : PyBytes_Check(args[i]);
-        if (!ok) {
-            PyErr_Format(PyExc_TypeError, "signature() argument %d has the wrong type", i + 1);
-            return NULL;
-        }
+    PyObject *secret = args[0], *names = args[1], *signed_list = args[2], *given = args[3], *method = args[4];
+    PyObject *path = args[5], *query = args[6], *headers = args[7], *body = args[8];
+    if ((secret != Py_None && !PyBytes_Check(secret)) || !PyTuple_Check(names) || !PyBytes_Check(signed_list) ||
+        !PyBytes_Check(given) || !PyUnicode_Check(method) || !(PyUnicode_Check(path) || PyBytes_Check(path)) ||
+        !PyBytes_Check(query) || !PyDict_Check(headers) || !PyBytes_Check(body)) {
+        PyErr_SetString(PyExc_TypeError, "check() got an argument of the wrong type");
+        return NULL;
     }
-    PyObject *headers = args[4], *names = args[5];
+    double now = PyFloat_AsDouble(args[9]);
+    if (now == -1.0 && PyErr_Occurred()) return NULL;
+#define OUTCOME(code) return PyLong_FromLong(code)
+
+    const char *signature = PyBytes_AS_STRING(given);
+    if (PyBytes_GET_SIZE(given) != 64) OUTCOME(MALFORMED_SIGNATURE);
+    for (int i = 0; i < 64; i++)
+        if (!is_hex(signature[i])) OUTCOME(MALFORMED_SIGNATURE);
+
+    PyObject *date = PyDict_GetItemWithError(headers, date_name);
+    if (date == NULL && PyErr_Occurred()) return NULL;
+    if (date == NULL || !PyBytes_Check(date) || PyBytes_GET_SIZE(date) == 0 || !has_name(names, "x-sdk-date", 10))
+        OUTCOME(NO_DATE);
+    int valid;
+    long long sent = sdk_date(PyBytes_AS_STRING(date), (size_t)PyBytes_GET_SIZE(date), &valid);
+    if (!valid) OUTCOME(MALFORMED_DATE);
+    if (now - (double)sent > MAX_CLOCK_SKEW_SECONDS || (double)sent - now > MAX_CLOCK_SKEW_SECONDS)
+        OUTCOME(DATE_SKEW);
+    PyObject *declared = PyDict_GetItemWithError(headers, content_hash_name);
+    if (declared == NULL && PyErr_Occurred()) return NULL;
+    if (declared != NULL && !PyBytes_Check(declared)) declared = NULL;
+    if (declared != NULL && PyBytes_GET_SIZE(declared) > 0 && !has_name(names, "x-sdk-content-sha256", 20))
+        OUTCOME(UNSIGNED_CONTENT_HASH);
+    if (secret == Py_None) OUTCOME(VERIFIED);
+
+    const char *uri, *query_text = PyBytes_AS_STRING(query);
+    Py_ssize_t uri_size, query_size = PyBytes_GET_SIZE(query);
+    int slash = 0, equals = 0; /* a "/" to end the URI, an "=" to end the query */
+    if (PyBytes_Check(path)) {
+        uri = PyBytes_AS_STRING(path);
+        uri_size = PyBytes_GET_SIZE(path);
+    } else {
+        uri = PyUnicode_AsUTF8AndSize(path, &uri_size);
+        if (uri == NULL) return NULL;
+        for (Py_ssize_t i = 0; i < uri_size; i++)
+            if (!is_unreserved(uri[i]) && uri[i] != '/') OUTCOME(NOT_PLAIN);
+        slash = uri_size == 0 || uri[uri_size - 1] != '/';
+        int seen = 0;
+        for (Py_ssize_t i = 0; i < query_size; i++) {
+            if (query_text[i] == '=') {
+                if (seen++) OUTCOME(NOT_PLAIN); /* a second "=" belongs to the value: encoded */
+            } else if (!is_unreserved(query_text[i])) {
+                OUTCOME(NOT_PLAIN);
+            }
+        }
+        equals = query_size > 0 && !seen;
+    }
+
     Buffer request = {.data = NULL, .size = 0, .capacity = sizeof request.inline_space};
     request.data = request.inline_space;
     int failed = 0;
 #define ADD(bytes, size) failed = failed || buffer_add(&request, (bytes), (size)) < 0
 #define ADD_OBJECT(object) ADD(PyBytes_AS_STRING(object), (size_t)PyBytes_GET_SIZE(object))
-    ADD_OBJECT(args[1]);
+    Py_ssize_t method_size;
+    const char *method_text = PyUnicode_AsUTF8AndSize(method, &method_size);
+    if (method_text == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < method_size && !failed; i++) {
+        char c = method_text[i] >= 'a' && method_text[i] <= 'z' ? (char)(method_text[i] - 32) : method_text[i];
+        ADD(&c, 1);
+    }
     ADD("\n", 1);
-    ADD_OBJECT(args[2]);
+    ADD(uri, (size_t)uri_size);
+    if (slash) ADD("/", 1);
     ADD("\n", 1);
-    ADD_OBJECT(args[3]);
+    ADD(query_text, (size_t)query_size);
+    if (equals) ADD("=", 1);
     ADD("\n", 1);
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(names); i++) {
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(names) && !failed; i++) {
         PyObject *name = PyTuple_GET_ITEM(names, i);
         if (!PyBytes_Check(name)) {
             PyErr_SetString(PyExc_TypeError, "signed header names must be bytes");
@@ -137,30 +275,40 @@ static PyObject *signature(PyObject *module, PyObject *const *args, Py_ssize_t n
         ADD("\n", 1);
     }
     ADD("\n", 1);
-    ADD_OBJECT(args[6]);
+    ADD_OBJECT(signed_list);
     ADD("\n", 1);
-    ADD_OBJECT(args[7]);
 
     unsigned char digest[EVP_MAX_MD_SIZE], mac[EVP_MAX_MD_SIZE];
     unsigned int digest_size = 0, mac_size = 0;
-    char to_sign[256];
-    size_t date_size = (size_t)PyBytes_GET_SIZE(args[8]);
-    if (!failed && date_size > 64) {
-        PyErr_SetString(PyExc_ValueError, "X-Sdk-Date is too long");
-        failed = 1;
+    char hex_digest[2 * EVP_MAX_MD_SIZE];
+    /* The payload's hash: of nothing, as declared by the client, or of the body. */
+    if (!failed && PyBytes_GET_SIZE(body) > 0 && declared != NULL && PyBytes_GET_SIZE(declared) > 0) {
+        ADD_OBJECT(declared);
+    } else if (!failed && PyBytes_GET_SIZE(body) == 0) {
+        ADD(empty_hash, sizeof empty_hash);
+    } else if (!failed) {
+        if (!sha256(PyBytes_AS_STRING(body), (size_t)PyBytes_GET_SIZE(body), NULL, 0, digest, &digest_size)) {
+            PyErr_SetString(PyExc_RuntimeError, "SHA-256 failed");
+            failed = 1;
+        } else {
+            hex(digest, digest_size, hex_digest);
+            ADD(hex_digest, 2 * (size_t)digest_size);
+        }
     }
+
+    char to_sign[256];
+    size_t date_size = (size_t)PyBytes_GET_SIZE(date); /* 16: checked above */
     if (!failed && !sha256(request.data, request.size, NULL, 0, digest, &digest_size)) {
         PyErr_SetString(PyExc_RuntimeError, "SHA-256 failed");
         failed = 1;
     }
-    size_t to_sign_size = 0;
     if (!failed) {
         memcpy(to_sign, "SDK-HMAC-SHA256\n", 16);
-        memcpy(to_sign + 16, PyBytes_AS_STRING(args[8]), date_size);
+        memcpy(to_sign + 16, PyBytes_AS_STRING(date), date_size);
         to_sign[16 + date_size] = '\n';
         hex(digest, digest_size, to_sign + 17 + date_size);
-        to_sign_size = 17 + date_size + 2 * (size_t)digest_size;
-        if (!hmac_sha256((const unsigned char *)PyBytes_AS_STRING(args[0]), (size_t)PyBytes_GET_SIZE(args[0]),
+        size_t to_sign_size = 17 + date_size + 2 * (size_t)digest_size;
+        if (!hmac_sha256((const unsigned char *)PyBytes_AS_STRING(secret), (size_t)PyBytes_GET_SIZE(secret),
                          (const unsigned char *)to_sign, to_sign_size, mac, &mac_size)) {
             PyErr_SetString(PyExc_RuntimeError, "HMAC-SHA256 failed");
             failed = 1;
@@ -171,23 +319,28 @@ static PyObject *signature(PyObject *module, PyObject *const *args, Py_ssize_t n
         if (!PyErr_Occurred()) PyErr_NoMemory();
         return NULL;
     }
-    char out[2 * EVP_MAX_MD_SIZE];
-    hex(mac, mac_size, out);
-    return PyBytes_FromStringAndSize(out, 2 * (Py_ssize_t)mac_size);
+    char expected[2 * EVP_MAX_MD_SIZE];
+    hex(mac, mac_size, expected);
+    /* In constant time, whatever the case of the given hex digits ("| 0x20" lowers A-F and
+     * leaves digits as they are). */
+    unsigned char difference = mac_size == 32 ? 0 : 1;
+    for (int i = 0; i < 64; i++) difference |= (unsigned char)(expected[i] ^ (signature[i] | 0x20));
+    OUTCOME(difference ? MISMATCH : VERIFIED);
 #undef ADD
 #undef ADD_OBJECT
+#undef OUTCOME
 }
 
 static PyMethodDef methods[] = {
-    {"signature", (PyCFunction)(void (*)(void))signature, METH_FASTCALL,
-     "signature(secret, method, uri, query, headers, names, signed_list, payload_hash, date) -> hex bytes"},
+    {"check", (PyCFunction)(void (*)(void))check, METH_FASTCALL,
+     "check(secret, names, signed_list, signature, method, path, query, headers, body, now) -> outcome"},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "taskcenter.identity._sdk_hmac",
-    .m_doc = "The SDK-HMAC-SHA256 signature of a canonical request.",
+    .m_doc = "Whether a request carries its SDK-HMAC-SHA256 signature.",
     .m_size = -1,
     .m_methods = methods,
 };
@@ -195,6 +348,9 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__sdk_hmac(void) {
     if (sha256_md == NULL) sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
     if (sha256_ctx == NULL) sha256_ctx = EVP_MD_CTX_new();
+    if (date_name == NULL) date_name = PyBytes_FromString("x-sdk-date");
+    if (content_hash_name == NULL) content_hash_name = PyBytes_FromString("x-sdk-content-sha256");
+    if (date_name == NULL || content_hash_name == NULL) return NULL;
     if (sha256_md == NULL || sha256_ctx == NULL) {
         PyErr_SetString(PyExc_ImportError, "OpenSSL has no SHA-256");
         return NULL;

@@ -1,13 +1,14 @@
 """Types of the C module _sdk_hmac.c."""
 
-def signature(
-    secret: bytes,
-    method: bytes,
-    uri: bytes,
-    query: bytes,
-    headers: dict[bytes, bytes],
+def check(
+    secret: bytes | None,
     names: tuple[bytes, ...],
     signed_list: bytes,
-    payload_hash: bytes,
-    date: bytes,
-) -> bytes: ...
+    signature: bytes,
+    method: str,
+    path: str | bytes,
+    query: bytes,
+    headers: dict[bytes, bytes],
+    body: bytes,
+    now: float,
+) -> int: ...
