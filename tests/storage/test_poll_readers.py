@@ -279,7 +279,7 @@ async def test_polls_in_flight_when_the_store_closes_are_answered_or_refused(tmp
 
 
 async def test_polls_of_one_iteration_leave_at_once_in_small_batches(store: Store) -> None:
-    """The polls of an iteration leave together, in batches of four, so the first answers come
+    """The polls of an iteration leave together, in batches of eight, so the first answers come
     back while the reader works on the rest; on both stores."""
     job, _ = await store.create_job(NewJob("p1", "Job"), T0)
     other, _ = await store.create_job(NewJob("p1", "Other"), T0)
@@ -288,13 +288,13 @@ async def test_polls_of_one_iteration_leave_at_once_in_small_batches(store: Stor
     polls = [asyncio.ensure_future(store.show_job("p1", job_id, LONG_AGO)) for job_id in ids]
     await asyncio.sleep(0)
     await asyncio.sleep(0)
-    assert sizes == [4, 4, 4, 4, 2]  # all handed over before any answer came back
+    assert sizes == [8, 8, 2]  # all handed over before any answer came back
     # Polls made while those batches are out leave at once too, not after them.
     ids += [job.id] * 3
     polls += [asyncio.ensure_future(store.show_job("p1", job.id, LONG_AGO)) for _ in range(3)]
     await asyncio.sleep(0)
     await asyncio.sleep(0)
-    assert sizes == [4, 4, 4, 4, 2, 3]
+    assert sizes == [8, 8, 2, 3]
     bodies = await asyncio.gather(*polls)
     names = [orjson.loads(body)["job"]["name"] for body in bodies if body is not None]
     assert names == ["Other", "Job"] * 9 + ["Job"] * 3  # each poll its own answer, across batches
@@ -312,7 +312,7 @@ async def test_batches_failing_together_fail_every_poll_and_log_one_line(
         assert await store.show_job("p1", job.id, LONG_AGO) is not None  # the reader is connected
         async with locker.transaction():
             await locker.execute("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE")
-            polls = [asyncio.ensure_future(store.show_job("p1", job.id, LONG_AGO)) for _ in range(12)]
+            polls = [asyncio.ensure_future(store.show_job("p1", job.id, LONG_AGO)) for _ in range(24)]
             waiting = (
                 "SELECT pid FROM pg_stat_activity "
                 "WHERE application_name = 'taskcenter-polls' AND wait_event_type = 'Lock'"
@@ -325,9 +325,9 @@ async def test_batches_failing_together_fail_every_poll_and_log_one_line(
             with caplog.at_level(logging.ERROR, logger="taskcenter.storage"):
                 await locker.execute("SELECT pg_cancel_backend($1)", pid)
                 results = await asyncio.gather(*polls, return_exceptions=True)
-        assert all(isinstance(r, RuntimeError) and "canceling statement" in str(r) for r in results[:4])
+        assert all(isinstance(r, RuntimeError) and "canceling statement" in str(r) for r in results[:8])
         assert all(
-            isinstance(r, RuntimeError) and "not run, an earlier batch failed" in str(r) for r in results[4:]
+            isinstance(r, RuntimeError) and "not run, an earlier batch failed" in str(r) for r in results[8:]
         )
         [record] = [r for r in caplog.records if r.name == "taskcenter.storage"]
         assert "(3 batches)" in record.getMessage() and "canceling statement" in record.getMessage()

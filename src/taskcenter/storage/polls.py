@@ -44,15 +44,17 @@ class PollBatcher(ABC, Generic[Reader]):
     about 16 polls, and the event loop idled 9-17% of the time while the reader and the database
     worked through one convoy (BENCHMARKS.md, on both stores).
 
-    Small batches cost PostgreSQL a statement each (about 25 µs of its CPU), which it has to
-    spare on two cores while the event loop is the busy one; SQLite pays per lookup anyway.
+    Each batch costs PostgreSQL a statement, and the reader a hand-over: eight lookups a batch
+    measured best on PostgreSQL (BENCHMARKS.md, 2026-11-29, tenth session: per-thread CPU under
+    wrk): with four, the database and the reader took a third more CPU a poll, which on two
+    cores the event loop's thread lost to them; with 16 or 32, it waited for convoys again.
+    SQLite pays per lookup anyway, and measured the same with 2, 4 and 8.
     """
 
-    # Four lookups a batch keeps the hand-overs per poll low (on SQLite, 2 and 8 measured the same).
-    BATCH_SIZE = 4
+    BATCH_SIZE = 8
     # At most 256 lookups out: the rest wait on the event loop, where a poll whose client went
     # away can still be dropped, and a failure (storage._poll_readers) fails a bounded queue.
-    IN_FLIGHT = 64
+    IN_FLIGHT = 32
 
     def __init__(self, loop: asyncio.AbstractEventLoop, reader: Reader) -> None:
         self._loop = loop
@@ -130,7 +132,7 @@ class PollBatcher(ABC, Generic[Reader]):
                         future.set_result(body)
         if failures:
             # One line for the batches that failed together (those queued behind a failure fail
-            # with it): an outage should not write a line per batch of four polls.
+            # with it): an outage should not write a line per batch of polls.
             log.error("poll lookups failed (%d batches): %s", len(failures), failures[0].strip())
         self._dispatch()
 
