@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from taskcenter.domain.errors import AuthenticationFailed
-from taskcenter.identity import aksk
+from taskcenter.identity import _sdk_hmac, aksk
 from tests.support import sign
 
 AK, SK = "HPUAXXXXXXXXXXXXXXXX", "secret-key-0123456789"
@@ -174,15 +174,32 @@ def test_plain_and_encoded_requests_sign_alike(path: str, query: str) -> None:
         aksk.verify(b"other", head, signature, "GET", path, query.encode(), lowered, b"", now)
 
 
-def test_without_a_secret_only_the_form_and_date_are_checked() -> None:
-    """What the authenticator checks before it looks the access key up."""
+def test_a_precheck_checks_the_form_and_date_and_never_passes_for_verified() -> None:
+    """What the authenticator checks before it looks the access key up; the C check without a
+    secret says so, and verify() refuses that outcome rather than take it for a signature."""
     url = "http://127.0.0.1:8080/v3/p1/jobs?id=x"
     lowered = {k.lower().encode(): v.encode() for k, v in sign(AK, SK, "GET", url).items()}
     head = aksk.parse_authorization(lowered[b"authorization"])
     now = time.time()
-    aksk.verify(None, head, b"0" * 64, "GET", "/v3/p1/jobs", b"id=x", lowered, b"", now)
+    aksk.precheck(head, b"0" * 64, lowered, now)
     with pytest.raises(AuthenticationFailed, match="15 minutes"):
-        aksk.verify(None, head, b"0" * 64, "GET", "/v3/p1/jobs", b"id=x", lowered, b"", now + 901)
+        aksk.precheck(head, b"0" * 64, lowered, now + 901)
     unsigned = {**lowered, b"x-sdk-content-sha256": b"UNSIGNED-PAYLOAD"}
     with pytest.raises(AuthenticationFailed, match="X-Sdk-Content-Sha256"):
-        aksk.verify(None, head, b"0" * 64, "GET", "/v3/p1/jobs", b"id=x", unsigned, b"", now)
+        aksk.precheck(head, b"0" * 64, unsigned, now)
+    with pytest.raises(AuthenticationFailed, match="Authorization header"):
+        aksk.precheck(head, b"0" * 63, lowered, now)
+    args = (
+        head.signed_headers,
+        head.signed_list,
+        b"0" * 64,
+        "GET",
+        "/v3/p1/jobs",
+        b"id=x",
+        lowered,
+        b"",
+        now,
+    )
+    assert _sdk_hmac.check(None, *args) == aksk.UNCHECKED != aksk.VERIFIED
+    with pytest.raises(AuthenticationFailed, match="signature"):
+        aksk.verify(None, head, b"0" * 64, "GET", "/v3/p1/jobs", b"id=x", lowered, b"", now)  # type: ignore[arg-type]

@@ -91,9 +91,10 @@ enum {
     UNSIGNED_CONTENT_HASH = 5, /* X-Sdk-Content-Sha256 sent but not signed */
     MISMATCH = 6,              /* not the signature of this request with this secret */
     NOT_PLAIN = 7,             /* the path or query needs percent-encoding: aksk.py canonicalises */
+    UNCHECKED = 8,             /* all but the signature checked: no secret was given */
 };
 
-enum { MAX_CLOCK_SKEW_SECONDS = 15 * 60 };
+enum { MAX_CLOCK_SKEW_SECONDS = 15 * 60, DATE_SIZE = 16 /* YYYYMMDDTHHMMSSZ */ };
 
 static int is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
@@ -133,7 +134,7 @@ static int digits(const char *text, int count) {
  * algorithm, because timegm() would normalise a February 30 instead of refusing it. */
 static long long sdk_date(const char *text, size_t size, int *valid) {
     *valid = 0;
-    if (size != 16 || text[8] != 'T' || text[15] != 'Z') return 0;
+    if (size != DATE_SIZE || text[8] != 'T' || text[15] != 'Z') return 0;
     int year = digits(text, 4), month = digits(text + 4, 2), day = digits(text + 6, 2);
     int hour = digits(text + 9, 2), minute = digits(text + 11, 2), second = digits(text + 13, 2);
     if (year < 1 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
@@ -151,57 +152,17 @@ static long long sdk_date(const char *text, size_t size, int *valid) {
     return days * 86400 + hour * 3600 + minute * 60 + second;
 }
 
-/* check(secret, names, signed_list, signature, method, path, query, headers, body, now) -> outcome
- *
- * Whether a request is signed as huaweicloudsdkcore's Signer signs it, in the order a client
- * should learn what is wrong: the signature's form, the signed X-Sdk-Date and its distance from
- * ``now`` (epoch seconds), X-Sdk-Content-Sha256 being signed; then, unless ``secret`` is None,
- * the signature itself. ``path`` is the request's path (str) and ``query`` its raw query string,
- * canonicalised here when they need no percent-encoding (NOT_PLAIN otherwise); or ``path`` is
- * bytes, and both are the canonical URI and query already.
+/* The outcome of comparing the signature with the request's (MISMATCH, VERIFIED or NOT_PLAIN),
+ * or -1 with an exception set. ``date`` is the 16 characters of X-Sdk-Date; ``declared`` the
+ * X-Sdk-Content-Sha256 value or NULL, a reference the caller holds.
  *
  * The canonical request is the method, URI and query, one "name:value" line per signed header
  * (the value stripped, "" when absent), the signed list and the payload's hash, joined by
  * newlines; its SHA-256 goes into "SDK-HMAC-SHA256\n<date>\n<hex digest>", which is signed with
  * the secret and compared with the signature in constant time. */
-static PyObject *check(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 10) {
-        PyErr_SetString(PyExc_TypeError, "check() takes 10 arguments");
-        return NULL;
-    }
-    PyObject *secret = args[0], *names = args[1], *signed_list = args[2], *given = args[3], *method = args[4];
-    PyObject *path = args[5], *query = args[6], *headers = args[7], *body = args[8];
-    if ((secret != Py_None && !PyBytes_Check(secret)) || !PyTuple_Check(names) || !PyBytes_Check(signed_list) ||
-        !PyBytes_Check(given) || !PyUnicode_Check(method) || !(PyUnicode_Check(path) || PyBytes_Check(path)) ||
-        !PyBytes_Check(query) || !PyDict_Check(headers) || !PyBytes_Check(body)) {
-        PyErr_SetString(PyExc_TypeError, "check() got an argument of the wrong type");
-        return NULL;
-    }
-    double now = PyFloat_AsDouble(args[9]);
-    if (now == -1.0 && PyErr_Occurred()) return NULL;
-#define OUTCOME(code) return PyLong_FromLong(code)
-
-    const char *signature = PyBytes_AS_STRING(given);
-    if (PyBytes_GET_SIZE(given) != 64) OUTCOME(MALFORMED_SIGNATURE);
-    for (int i = 0; i < 64; i++)
-        if (!is_hex(signature[i])) OUTCOME(MALFORMED_SIGNATURE);
-
-    PyObject *date = PyDict_GetItemWithError(headers, date_name);
-    if (date == NULL && PyErr_Occurred()) return NULL;
-    if (date == NULL || !PyBytes_Check(date) || PyBytes_GET_SIZE(date) == 0 || !has_name(names, "x-sdk-date", 10))
-        OUTCOME(NO_DATE);
-    int valid;
-    long long sent = sdk_date(PyBytes_AS_STRING(date), (size_t)PyBytes_GET_SIZE(date), &valid);
-    if (!valid) OUTCOME(MALFORMED_DATE);
-    if (now - (double)sent > MAX_CLOCK_SKEW_SECONDS || (double)sent - now > MAX_CLOCK_SKEW_SECONDS)
-        OUTCOME(DATE_SKEW);
-    PyObject *declared = PyDict_GetItemWithError(headers, content_hash_name);
-    if (declared == NULL && PyErr_Occurred()) return NULL;
-    if (declared != NULL && !PyBytes_Check(declared)) declared = NULL;
-    if (declared != NULL && PyBytes_GET_SIZE(declared) > 0 && !has_name(names, "x-sdk-content-sha256", 20))
-        OUTCOME(UNSIGNED_CONTENT_HASH);
-    if (secret == Py_None) OUTCOME(VERIFIED);
-
+static int signed_outcome(PyObject *secret, PyObject *names, PyObject *signed_list, const char *signature,
+                          PyObject *method, PyObject *path, PyObject *query, PyObject *headers, PyObject *body,
+                          const char *date, PyObject *declared) {
     const char *uri, *query_text = PyBytes_AS_STRING(query);
     Py_ssize_t uri_size, query_size = PyBytes_GET_SIZE(query);
     int slash = 0, equals = 0; /* a "/" to end the URI, an "=" to end the query */
@@ -210,29 +171,29 @@ static PyObject *check(PyObject *module, PyObject *const *args, Py_ssize_t nargs
         uri_size = PyBytes_GET_SIZE(path);
     } else {
         uri = PyUnicode_AsUTF8AndSize(path, &uri_size);
-        if (uri == NULL) return NULL;
+        if (uri == NULL) return -1;
         for (Py_ssize_t i = 0; i < uri_size; i++)
-            if (!is_unreserved(uri[i]) && uri[i] != '/') OUTCOME(NOT_PLAIN);
+            if (!is_unreserved(uri[i]) && uri[i] != '/') return NOT_PLAIN;
         slash = uri_size == 0 || uri[uri_size - 1] != '/';
         int seen = 0;
         for (Py_ssize_t i = 0; i < query_size; i++) {
             if (query_text[i] == '=') {
-                if (seen++) OUTCOME(NOT_PLAIN); /* a second "=" belongs to the value: encoded */
+                if (seen++) return NOT_PLAIN; /* a second "=" belongs to the value: encoded */
             } else if (!is_unreserved(query_text[i])) {
-                OUTCOME(NOT_PLAIN);
+                return NOT_PLAIN;
             }
         }
         equals = query_size > 0 && !seen;
     }
+    Py_ssize_t method_size;
+    const char *method_text = PyUnicode_AsUTF8AndSize(method, &method_size);
+    if (method_text == NULL) return -1;
 
     Buffer request = {.data = NULL, .size = 0, .capacity = sizeof request.inline_space};
     request.data = request.inline_space;
     int failed = 0;
 #define ADD(bytes, size) failed = failed || buffer_add(&request, (bytes), (size)) < 0
 #define ADD_OBJECT(object) ADD(PyBytes_AS_STRING(object), (size_t)PyBytes_GET_SIZE(object))
-    Py_ssize_t method_size;
-    const char *method_text = PyUnicode_AsUTF8AndSize(method, &method_size);
-    if (method_text == NULL) return NULL;
     for (Py_ssize_t i = 0; i < method_size && !failed; i++) {
         char c = method_text[i] >= 'a' && method_text[i] <= 'z' ? (char)(method_text[i] - 32) : method_text[i];
         ADD(&c, 1);
@@ -251,7 +212,7 @@ static PyObject *check(PyObject *module, PyObject *const *args, Py_ssize_t nargs
             failed = 1;
             break;
         }
-        PyObject *value = PyDict_GetItemWithError(headers, name);
+        PyObject *value = PyDict_GetItemWithError(headers, name); /* borrowed: copied before the next lookup */
         if (value == NULL && PyErr_Occurred()) {
             failed = 1;
             break;
@@ -295,19 +256,20 @@ static PyObject *check(PyObject *module, PyObject *const *args, Py_ssize_t nargs
             ADD(hex_digest, 2 * (size_t)digest_size);
         }
     }
+#undef ADD
+#undef ADD_OBJECT
 
-    char to_sign[256];
-    size_t date_size = (size_t)PyBytes_GET_SIZE(date); /* 16: checked above */
+    char to_sign[16 + DATE_SIZE + 1 + 2 * EVP_MAX_MD_SIZE];
     if (!failed && !sha256(request.data, request.size, NULL, 0, digest, &digest_size)) {
         PyErr_SetString(PyExc_RuntimeError, "SHA-256 failed");
         failed = 1;
     }
     if (!failed) {
         memcpy(to_sign, "SDK-HMAC-SHA256\n", 16);
-        memcpy(to_sign + 16, PyBytes_AS_STRING(date), date_size);
-        to_sign[16 + date_size] = '\n';
-        hex(digest, digest_size, to_sign + 17 + date_size);
-        size_t to_sign_size = 17 + date_size + 2 * (size_t)digest_size;
+        memcpy(to_sign + 16, date, DATE_SIZE);
+        to_sign[16 + DATE_SIZE] = '\n';
+        hex(digest, digest_size, to_sign + 17 + DATE_SIZE);
+        size_t to_sign_size = 17 + DATE_SIZE + 2 * (size_t)digest_size;
         if (!hmac_sha256((const unsigned char *)PyBytes_AS_STRING(secret), (size_t)PyBytes_GET_SIZE(secret),
                          (const unsigned char *)to_sign, to_sign_size, mac, &mac_size)) {
             PyErr_SetString(PyExc_RuntimeError, "HMAC-SHA256 failed");
@@ -317,7 +279,7 @@ static PyObject *check(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     if (request.data != request.inline_space) free(request.data);
     if (failed) {
         if (!PyErr_Occurred()) PyErr_NoMemory();
-        return NULL;
+        return -1;
     }
     char expected[2 * EVP_MAX_MD_SIZE];
     hex(mac, mac_size, expected);
@@ -325,10 +287,64 @@ static PyObject *check(PyObject *module, PyObject *const *args, Py_ssize_t nargs
      * leaves digits as they are). */
     unsigned char difference = mac_size == 32 ? 0 : 1;
     for (int i = 0; i < 64; i++) difference |= (unsigned char)(expected[i] ^ (signature[i] | 0x20));
-    OUTCOME(difference ? MISMATCH : VERIFIED);
-#undef ADD
-#undef ADD_OBJECT
-#undef OUTCOME
+    return difference ? MISMATCH : VERIFIED;
+}
+
+/* check(secret, names, signed_list, signature, method, path, query, headers, body, now) -> outcome
+ *
+ * Whether a request is signed as huaweicloudsdkcore's Signer signs it, in the order a client
+ * should learn what is wrong: the signature's form, the signed X-Sdk-Date and its distance from
+ * ``now`` (epoch seconds), X-Sdk-Content-Sha256 being signed; then the signature itself, which
+ * with ``secret`` None is not checked (UNCHECKED: what can be refused before the key is known).
+ * ``path`` is the request's path (str) and ``query`` its raw query string, canonicalised here
+ * when they need no percent-encoding (NOT_PLAIN otherwise); or ``path`` is bytes, and both are
+ * the canonical URI and query already. */
+static PyObject *check(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 10) {
+        PyErr_SetString(PyExc_TypeError, "check() takes 10 arguments");
+        return NULL;
+    }
+    PyObject *secret = args[0], *names = args[1], *signed_list = args[2], *given = args[3], *method = args[4];
+    PyObject *path = args[5], *query = args[6], *headers = args[7], *body = args[8];
+    if ((secret != Py_None && !PyBytes_Check(secret)) || !PyTuple_Check(names) || !PyBytes_Check(signed_list) ||
+        !PyBytes_Check(given) || !PyUnicode_Check(method) || !(PyUnicode_Check(path) || PyBytes_Check(path)) ||
+        !PyBytes_Check(query) || !PyDict_Check(headers) || !PyBytes_Check(body)) {
+        PyErr_SetString(PyExc_TypeError, "check() got an argument of the wrong type");
+        return NULL;
+    }
+    double now = PyFloat_AsDouble(args[9]);
+    if (now == -1.0 && PyErr_Occurred()) return NULL;
+
+    const char *signature = PyBytes_AS_STRING(given);
+    if (PyBytes_GET_SIZE(given) != 64) return PyLong_FromLong(MALFORMED_SIGNATURE);
+    for (int i = 0; i < 64; i++)
+        if (!is_hex(signature[i])) return PyLong_FromLong(MALFORMED_SIGNATURE);
+
+    /* The values looked up here are borrowed from the dict; a later lookup could (in principle)
+     * run code that drops them, so the date is copied and the declared hash held. */
+    PyObject *found = PyDict_GetItemWithError(headers, date_name);
+    if (found == NULL && PyErr_Occurred()) return NULL;
+    if (found == NULL || !PyBytes_Check(found) || PyBytes_GET_SIZE(found) == 0 || !has_name(names, "x-sdk-date", 10))
+        return PyLong_FromLong(NO_DATE);
+    int valid;
+    long long sent = sdk_date(PyBytes_AS_STRING(found), (size_t)PyBytes_GET_SIZE(found), &valid);
+    if (!valid) return PyLong_FromLong(MALFORMED_DATE);
+    if (now - (double)sent > MAX_CLOCK_SKEW_SECONDS || (double)sent - now > MAX_CLOCK_SKEW_SECONDS)
+        return PyLong_FromLong(DATE_SKEW);
+    char date[DATE_SIZE];
+    memcpy(date, PyBytes_AS_STRING(found), DATE_SIZE); /* sdk_date() accepts DATE_SIZE characters only */
+    PyObject *declared = PyDict_GetItemWithError(headers, content_hash_name);
+    if (declared == NULL && PyErr_Occurred()) return NULL;
+    if (declared != NULL && !PyBytes_Check(declared)) declared = NULL;
+    if (declared != NULL && PyBytes_GET_SIZE(declared) > 0 && !has_name(names, "x-sdk-content-sha256", 20))
+        return PyLong_FromLong(UNSIGNED_CONTENT_HASH);
+    if (secret == Py_None) return PyLong_FromLong(UNCHECKED);
+
+    Py_XINCREF(declared);
+    int outcome = signed_outcome(secret, names, signed_list, signature, method, path, query, headers, body, date,
+                                 declared);
+    Py_XDECREF(declared);
+    return outcome < 0 ? NULL : PyLong_FromLong(outcome);
 }
 
 static PyMethodDef methods[] = {

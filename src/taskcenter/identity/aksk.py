@@ -36,7 +36,8 @@ _MALFORMED = "Authorization header is not 'SDK-HMAC-SHA256 Access=AK, SignedHead
     UNSIGNED_CONTENT_HASH,
     MISMATCH,
     NOT_PLAIN,
-) = range(8)
+    UNCHECKED,
+) = range(9)
 
 Headers = dict[bytes, bytes]
 """A request's headers: lower-case names to values, both as bytes, as ASGI servers give them."""
@@ -88,8 +89,19 @@ def canonical_query(query_string: bytes) -> bytes:
     return "&".join(f"{_encode(k)}={_encode(v)}" for k, v in pairs).encode()
 
 
+def precheck(head: SignedHead, signature: bytes, headers: Headers, now: float) -> None:
+    """What can be refused before the access key is looked up: the signature's form, a signed
+    X-Sdk-Date within 15 minutes of ``now`` (epoch seconds), a signed X-Sdk-Content-Sha256 if one
+    is sent. The signature itself is left to verify()."""
+    outcome = _sdk_hmac.check(
+        None, head.signed_headers, head.signed_list, signature, "", b"", b"", headers, b"", now
+    )
+    if outcome != UNCHECKED:
+        raise AuthenticationFailed(_failure(outcome, headers, now))
+
+
 def verify(
-    secret: bytes | None,
+    secret: bytes,
     head: SignedHead,
     signature: bytes,
     method: str,
@@ -99,12 +111,8 @@ def verify(
     body: bytes,
     now: float,
 ) -> None:
-    """The request is signed as the SDK's Signer signs it, or AuthenticationFailed says why.
-
-    In this order: the signature's form, a signed X-Sdk-Date within 15 minutes of ``now``
-    (epoch seconds), a signed X-Sdk-Content-Sha256 if one is sent; then, unless ``secret`` is
-    None (the checks that need no key), that the signature is this request's with ``secret``.
-    """
+    """The request is signed as the SDK's Signer signs it, with ``secret``, or AuthenticationFailed
+    says why: everything precheck() checks, then the signature of the canonical request."""
     args = (secret, head.signed_headers, head.signed_list, signature, method)
     outcome = _sdk_hmac.check(*args, path, query_string, headers, body, now)
     if outcome == NOT_PLAIN:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from time import monotonic
 from typing import Generic, TypeVar
 
 from taskcenter.domain.clock import Clock, system_clock
@@ -20,6 +21,7 @@ from taskcenter.storage.base import Store
 
 CACHE_SECONDS = 60.0
 CACHE_ENTRIES = 100_000
+SIGNERS_ENTRIES = 10_000  # a client's Authorization head: up to a few hundred bytes each
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -33,19 +35,26 @@ class _RecentCache(Generic[K, V]):
     and one comparison. When full it is simply emptied: refilling costs a query per caller.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, entries: int = CACHE_ENTRIES) -> None:
         self._entries: dict[K, tuple[float, V]] = {}
+        self._max_entries = entries
 
     def get(self, key: K) -> V | None:
-        entry = self._entries.get(key)
-        if entry is None or time.monotonic() - entry[0] > CACHE_SECONDS:
-            return None
-        return entry[1]
+        entry = self.get_stamped(key)
+        return None if entry is None else entry[1]
 
-    def put(self, key: K, value: V) -> None:
-        if len(self._entries) >= CACHE_ENTRIES:
+    def get_stamped(self, key: K) -> tuple[float, V] | None:
+        """The entry with the monotonic() it was put at."""
+        entry = self._entries.get(key)
+        if entry is None or monotonic() - entry[0] > CACHE_SECONDS:
+            return None
+        return entry
+
+    def put(self, key: K, value: V, stamp: float | None = None) -> None:
+        """``stamp``: when what ``value`` derives from was fetched, if not now."""
+        if len(self._entries) >= self._max_entries:
             self._entries.clear()
-        self._entries[key] = (time.monotonic(), value)
+        self._entries[key] = (monotonic() if stamp is None else stamp, value)
 
 
 class Authenticator:
@@ -55,9 +64,13 @@ class Authenticator:
         # Keyed by the token itself, which the request carries anyway: hashing it is needed
         # only to find it in the store.
         self._tokens: _RecentCache[bytes, IssuedToken] = _RecentCache()
+        self._keys: _RecentCache[str, tuple[bytes, Principal]] = _RecentCache()
         # Keyed by what precedes "Signature=" in the Authorization header (the access key and
-        # the signed header names), which a client repeats on every request: parsed once.
-        self._signers: _RecentCache[bytes, tuple[aksk.SignedHead, bytes, Principal]] = _RecentCache()
+        # the signed header names), which a client repeats on every request: parsed once, and
+        # found with its key in one lookup.
+        self._signers: _RecentCache[bytes, tuple[aksk.SignedHead, bytes, Principal]] = _RecentCache(
+            SIGNERS_ENTRIES
+        )
         # The signed date is checked against the clock: time.time() is the system clock's
         # timestamp without building a datetime (a third of a microsecond on every signed poll).
         self._now: Callable[[], float] = time.time if clock is system_clock else lambda: clock().timestamp()
@@ -109,17 +122,26 @@ class Authenticator:
         body: bytes,
     ) -> Principal:
         head_bytes, signature = aksk.split_authorization(authorization)
-        signer = self._signers.get(head_bytes)
         now = self._now()
-        if signer is None:
-            head = aksk.parse_authorization(authorization)
-            # What needs no key first: a stale or malformed request costs no key lookup.
-            aksk.verify(None, head, signature, method, path, query_string, headers, body, now)
+        signer = self._signers.get(head_bytes)
+        if signer is not None:
+            head, secret, principal = signer
+            aksk.verify(secret, head, signature, method, path, query_string, headers, body, now)
+            return principal
+        head = aksk.parse_authorization(authorization)
+        # What needs no key first: a stale or malformed request costs no key lookup.
+        aksk.precheck(head, signature, headers, now)
+        found = self._keys.get_stamped(head.access_key)
+        if found is None:
             stored = await self._store.get_access_key(head.access_key)
             if stored is None:
                 raise AuthenticationFailed("the access key (AK) is unknown.")
-            signer = (head, stored[0].secret_key.encode(), stored[1])
-            self._signers.put(head_bytes, signer)
-        head, secret, principal = signer
+            found = (monotonic(), (stored[0].secret_key.encode(), stored[1]))
+            self._keys.put(head.access_key, found[1], stamp=found[0])
+        fetched, (secret, principal) = found
         aksk.verify(secret, head, signature, method, path, query_string, headers, body, now)
+        # Only a verified request's head is kept: one that anyone could send (an access key is
+        # not a secret) would let them fill this cache with whatever headers they like. It
+        # expires with the key's entry, so a revoked key is honoured no longer than CACHE_SECONDS.
+        self._signers.put(head_bytes, (head, secret, principal), stamp=fetched)
         return principal
