@@ -17,6 +17,8 @@ import uvicorn
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
 
+from taskcenter.api.protocol import HttpProtocol
+
 PG_ADMIN_URL = os.environ.get("TASKCENTER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -68,8 +70,10 @@ class ServerThread:
     port: int = field(default_factory=free_port)
 
     def __post_init__(self) -> None:
+        # The protocol `taskcenter serve` runs (the event loop stays asyncio's: uvloop's would be
+        # installed for the whole test process).
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", http=HttpProtocol
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

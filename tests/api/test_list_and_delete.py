@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import uuid
 
 import pytest
 
+from taskcenter.api.protocol import MAX_HEAD
 from tests.api.conftest import Api
 
 
@@ -97,3 +100,22 @@ def test_health_needs_no_credentials(api: Api) -> None:
 def test_delete_unknown_job(api: Api) -> None:
     response = api.http.delete(f"{api.job_path()}/{uuid.uuid4()}", headers={"X-Auth-Token": api.token("a")})
     assert response.status_code == 400 and response.json()["error_code"] == "DBS.200543"
+
+
+def test_a_head_past_the_cap_gets_431_and_a_closed_connection(api: Api) -> None:
+    """Over a real socket: an endless header is cut off at MAX_HEAD, not buffered without end."""
+    port = int(api.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nhost: t\r\nx-junk: ")
+        answer = b""
+        try:
+            for _ in range(4 * MAX_HEAD // 4096):
+                sock.sendall(b"a" * 4096)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # closed by the server, as it should be
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431 ") and head.endswith(b"\r\nconnection: close")
+    assert json.loads(body)["error_code"] == "DBS.200001"
+    assert api.http.get("/health").status_code == 200  # and the server serves on

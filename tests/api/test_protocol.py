@@ -11,7 +11,7 @@ from starlette.types import Receive, Scope, Send
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from taskcenter.api.protocol import HttpProtocol
+from taskcenter.api.protocol import MAX_HEAD, HttpProtocol
 
 
 class RecordingTransport(asyncio.Transport):
@@ -30,6 +30,9 @@ class RecordingTransport(asyncio.Transport):
 
     def is_closing(self) -> bool:
         return self.closed
+
+    def can_write_eof(self) -> bool:
+        return False  # as a TLS transport: a refusal closes at once (the socket tests linger)
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return {"sockname": ("127.0.0.1", 8080), "peername": ("127.0.0.1", 50000)}.get(name, default)
@@ -141,3 +144,55 @@ async def test_a_request_that_is_not_http_gets_a_taurusdb_error_and_the_connecti
         "error_msg": "Parameter error. The request is not valid HTTP/1.1.",
     }
     assert b"\r\ncontent-length: %d\r\n" % len(body) in head
+
+
+async def echo_length(scope: Scope, receive: Receive, send: Send) -> None:
+    """Answers with the length of the body it read."""
+    size, more = 0, True
+    while more:
+        message = await receive()
+        size += len(message.get("body", b""))
+        more = message.get("more_body", False)
+    body = str(size).encode()
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]}
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def test_an_endless_header_is_refused_once_the_head_passes_the_cap() -> None:
+    """The parser buffers a head however long it is: past MAX_HEAD bytes the request gets a 431
+    in the TaurusDB format and the connection closes, whether the head came in one piece or many."""
+    for chunk in (MAX_HEAD + 1, 4096):
+        protocol, transport = connect(fixed_length)
+        protocol.data_received(b"GET /health HTTP/1.1\r\nhost: t\r\nx-junk: ")
+        sent = 0
+        while not transport.closed and sent < 4 * MAX_HEAD:
+            protocol.data_received(b"a" * chunk)
+            sent += chunk
+        assert transport.closed and sent <= MAX_HEAD + chunk
+        head, _, body = transport.writes[-1].partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
+        assert b"\r\nx-request-id: " in head
+        assert orjson.loads(body) == {
+            "error_code": "DBS.200001",
+            "error_msg": f"Parameter error. The request line and headers exceed {MAX_HEAD} bytes.",
+        }
+
+
+async def test_a_large_body_and_many_pipelined_requests_are_not_taken_for_a_long_head() -> None:
+    """Only a head counts: a body arriving with its head in one large piece, a body far larger than
+    the cap, and many small requests in one piece all pass."""
+    body = b"x" * (3 * MAX_HEAD)
+    request = b"POST /a HTTP/1.1\r\nhost: t\r\ncontent-length: %d\r\n\r\n" % len(body)
+    transport = await serve(echo_length, request + body)  # one piece
+    assert not transport.closed and transport.writes[0].endswith(b"\r\n\r\n%d" % len(body))
+    protocol, transport = connect(echo_length)
+    protocol.data_received(request)
+    for start in range(0, len(body), 1000):  # many pieces
+        protocol.data_received(body[start : start + 1000])
+    await asyncio.sleep(0.05)
+    assert not transport.closed and transport.writes[0].endswith(b"\r\n\r\n%d" % len(body))
+    many = b"GET /a HTTP/1.1\r\nhost: t\r\n\r\n" * (2 * MAX_HEAD // 28)
+    transport = await serve(fixed_length, many)
+    assert not transport.closed and all(w.startswith(b"HTTP/1.1 200 OK") for w in transport.writes)

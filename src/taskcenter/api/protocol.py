@@ -9,7 +9,9 @@ so the head is held here, in the transport each request's cycle writes to, until
 
 A request that is not valid HTTP/1.1 (which never reaches the application) is answered in the
 TaurusDB error format, with a request id, like every other error; uvicorn answers it in plain
-text.
+text. And a request's head (its request line and headers) is capped at MAX_HEAD bytes: httptools
+buffers a head however long it is, so without a cap one client could hold any amount of memory
+with a single endless header (uvicorn caps heads only with h11).
 """
 
 from __future__ import annotations
@@ -21,9 +23,13 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from taskcenter.api.middleware import request_ids
 from taskcenter.api.responses import error_body
-from taskcenter.domain.errors import InvalidParameter
+from taskcenter.domain.errors import HeadTooLarge, InvalidParameter, TaskcenterError
 
 _ids = request_ids()
+MAX_HEAD = 64 * 1024
+# After refusing a request, how long what the client still sends is read and dropped before the
+# connection closes (see HttpProtocol._reject).
+LINGER_SECONDS = 2.0
 
 
 class HeadWithBody:
@@ -67,10 +73,35 @@ class HeadWithBody:
 
 
 class HttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, each request's response written through a HeadWithBody."""
+    """uvicorn's httptools protocol, each request's response written through a HeadWithBody,
+    and heads capped at MAX_HEAD bytes."""
+
+    # Bytes received since the last request's body ended, while no head is complete.
+    _head_bytes = 0
+    _in_body = False
+    _refused = False
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        if not self._in_body:
+            self._head_bytes += len(data)
+        super().data_received(data)
+        # Checked once the parser had the data: a chunk that completes a head (with some of its
+        # body, say) is never refused for its length.
+        if self._head_bytes > MAX_HEAD and not self._in_body and not self.transport.is_closing():
+            self._reject(HeadTooLarge(f"The request line and headers exceed {MAX_HEAD} bytes."))
+
+    def on_message_complete(self) -> None:
+        self._in_body = False
+        self._head_bytes = 0
+        super().on_message_complete()
 
     def send_400_response(self, msg: str) -> None:
-        error = InvalidParameter("The request is not valid HTTP/1.1.", "请求不是合法的 HTTP/1.1。")
+        self._reject(InvalidParameter("The request is not valid HTTP/1.1.", "请求不是合法的 HTTP/1.1。"))
+
+    def _reject(self, error: TaskcenterError) -> None:
+        """Answers a request the application never saw, and closes the connection."""
         body = error_body(error)
         head = [STATUS_LINE[error.http_status]]
         for name, value in self.server_state.default_headers:
@@ -78,9 +109,19 @@ class HttpProtocol(HttpToolsProtocol):
         head.append(b"content-type: application/json\r\ncontent-length: %d\r\n" % len(body))
         head.append(b"x-request-id: %032x\r\nconnection: close\r\n\r\n" % next(_ids))
         self.transport.write(b"".join(head) + body)
-        self.transport.close()
+        self._refused = True
+        if self.transport.can_write_eof():
+            # Closing a socket with unread data makes the kernel reset the connection, and the
+            # client could lose this answer with it (a client sending a long head is still
+            # sending): so the answer ends the stream, what follows is dropped for a moment,
+            # and then it closes (nginx's "lingering close").
+            self.transport.write_eof()
+            self.loop.call_later(LINGER_SECONDS, self.transport.close)
+        else:
+            self.transport.close()
 
     def on_headers_complete(self) -> None:
+        self._in_body = True
         previous = self.cycle
         super().on_headers_complete()
         cycle = self.cycle

@@ -139,6 +139,12 @@ class PayloadTooLarge(TaskcenterError):
     message_zh = "参数错误。"
 
 
+class HeadTooLarge(PayloadTooLarge):
+    """Request heads are capped likewise (api.protocol)."""
+
+    http_status = 431
+
+
 class ServerFailure(TaskcenterError):
     """Anything unexpected, the database being down included. Details go to the log only."""
 
