@@ -17,13 +17,20 @@ from taskcenter.api.protocol import MAX_HEAD, HttpProtocol
 class RecordingTransport(asyncio.Transport):
     """What uvicorn's protocol hands to the socket, one entry per write."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, can_end: bool = False) -> None:
         super().__init__()
         self.writes: list[bytes] = []
         self.closed = False
+        self.can_end = can_end  # whether it can end the stream before closing, as TCP can
+        self.ended = False
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self.ended:
+            raise RuntimeError("Cannot call write() after write_eof()")  # as asyncio and uvloop
         self.writes.append(bytes(data))
+
+    def write_eof(self) -> None:
+        self.ended = True
 
     def close(self) -> None:
         self.closed = True
@@ -32,7 +39,7 @@ class RecordingTransport(asyncio.Transport):
         return self.closed
 
     def can_write_eof(self) -> bool:
-        return False  # as a TLS transport: a refusal closes at once (the socket tests linger)
+        return self.can_end
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return {"sockname": ("127.0.0.1", 8080), "peername": ("127.0.0.1", 50000)}.get(name, default)
@@ -63,11 +70,11 @@ async def fails_after_start(scope: Scope, receive: Receive, send: Send) -> None:
     raise RuntimeError("the application failed mid-response")
 
 
-def connect(app: Any) -> tuple[HttpProtocol, RecordingTransport]:
+def connect(app: Any, *, can_end: bool = False) -> tuple[HttpProtocol, RecordingTransport]:
     config = Config(app=app, http=HttpProtocol, lifespan="off", log_level="critical")
     config.load()
     protocol = HttpProtocol(config=config, server_state=ServerState(), app_state={})
-    transport = RecordingTransport()
+    transport = RecordingTransport(can_end=can_end)
     protocol.connection_made(transport)
     return protocol, transport
 
@@ -196,3 +203,52 @@ async def test_a_large_body_and_many_pipelined_requests_are_not_taken_for_a_long
     many = b"GET /a HTTP/1.1\r\nhost: t\r\n\r\n" * (2 * MAX_HEAD // 28)
     transport = await serve(fixed_length, many)
     assert not transport.closed and all(w.startswith(b"HTTP/1.1 200 OK") for w in transport.writes)
+
+
+async def test_trailers_count_as_head_and_tiny_chunks_do_not() -> None:
+    """A chunked body's trailers are headers too: an endless one is refused like any other. The
+    framing of many small chunks is not a head, however many there are."""
+    protocol, transport = connect(echo_length)
+    protocol.data_received(
+        b"POST /a HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nx-t: "
+    )
+    for _ in range(2 * MAX_HEAD // 4096):
+        protocol.data_received(b"a" * 4096)
+    assert transport.closed and transport.writes[-1].startswith(b"HTTP/1.1 431 ")
+    protocol, transport = connect(echo_length)
+    protocol.data_received(b"POST /a HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n")
+    for _ in range(MAX_HEAD // 4):  # 16,384 one-byte chunks: 96 KiB of framing
+        protocol.data_received(b"1\r\nx\r\n")
+    protocol.data_received(b"0\r\n\r\n")
+    await asyncio.sleep(0.05)
+    assert not transport.closed and transport.writes[0].endswith(b"\r\n\r\n%d" % (MAX_HEAD // 4))
+
+
+async def test_a_refusal_is_answered_once_and_nothing_follows_it() -> None:
+    """Junk past the cap in one read is refused once (a parse error and the cap, not two answers
+    written after the stream ended); a request pipelined before it is cut off, not answered after
+    the refusal; and nothing raises."""
+    protocol, transport = connect(fixed_length, can_end=True)
+    protocol.data_received(b"\xff" * (MAX_HEAD + 10))
+    assert transport.ended and len(transport.writes) == 1
+    assert transport.writes[0].startswith(b"HTTP/1.1 400 ")
+    protocol.data_received(b"more junk")  # dropped while the connection lingers
+    assert len(transport.writes) == 1
+
+    raised: list[Exception] = []
+
+    async def slow(scope: Scope, receive: Receive, send: Send) -> None:
+        await asyncio.sleep(0.05)
+        try:
+            await fixed_length(scope, receive, send)
+        except Exception as exc:
+            raised.append(exc)
+            raise
+
+    protocol, transport = connect(slow, can_end=True)
+    protocol.data_received(b"GET /a HTTP/1.1\r\nhost: t\r\n\r\nGET /b HTTP/1.1\r\nhost: t\r\nx: ")
+    protocol.data_received(b"a" * (MAX_HEAD + 1))  # while /a is still being answered
+    await asyncio.sleep(0.1)
+    assert transport.ended and len(transport.writes) == 1
+    assert transport.writes[0].startswith(b"HTTP/1.1 431 ")
+    assert raised == []  # its answer was dropped as for a client that went away

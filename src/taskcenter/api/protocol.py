@@ -76,24 +76,32 @@ class HttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, each request's response written through a HeadWithBody,
     and heads capped at MAX_HEAD bytes."""
 
-    # Bytes received since the last request's body ended, while no head is complete.
+    # Bytes received since the last message or chunk ended, less the body bytes among them: a
+    # request line and headers, a chunk's size line, trailers. Exact up to the bytes of one read
+    # of the socket (a read that ends a message and begins the next is counted for neither), so
+    # a head is refused somewhere between MAX_HEAD and MAX_HEAD plus one read.
     _head_bytes = 0
-    _in_body = False
     _refused = False
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
-            return
-        if not self._in_body:
-            self._head_bytes += len(data)
+            return  # dropped until the connection closes (see _reject)
+        self._head_bytes = max(self._head_bytes, 0) + len(data)
         super().data_received(data)
-        # Checked once the parser had the data: a chunk that completes a head (with some of its
+        # Checked once the parser had the data: a read that completes a head (with some of its
         # body, say) is never refused for its length.
-        if self._head_bytes > MAX_HEAD and not self._in_body and not self.transport.is_closing():
+        if self._head_bytes > MAX_HEAD and not self._refused and not self.transport.is_closing():
             self._reject(HeadTooLarge(f"The request line and headers exceed {MAX_HEAD} bytes."))
 
+    def on_body(self, body: bytes) -> None:
+        self._head_bytes -= len(body)
+        super().on_body(body)
+
+    def on_chunk_complete(self) -> None:
+        # httptools passes a chunked body's trailers on before this, the last chunk's.
+        self._head_bytes = 0
+
     def on_message_complete(self) -> None:
-        self._in_body = False
         self._head_bytes = 0
         super().on_message_complete()
 
@@ -102,26 +110,37 @@ class HttpProtocol(HttpToolsProtocol):
 
     def _reject(self, error: TaskcenterError) -> None:
         """Answers a request the application never saw, and closes the connection."""
+        if self._refused:
+            return
+        self._refused = True
         body = error_body(error)
         head = [STATUS_LINE[error.http_status]]
         for name, value in self.server_state.default_headers:
             head.append(name + b": " + value + b"\r\n")
         head.append(b"content-type: application/json\r\ncontent-length: %d\r\n" % len(body))
         head.append(b"x-request-id: %032x\r\nconnection: close\r\n\r\n" % next(_ids))
+        # A request still being answered (pipelined before this one) is cut off as if its client
+        # had gone, as uvicorn's connection_lost does: nothing may follow this answer.
+        self.pipeline.clear()
+        cycle = self.cycle
+        if cycle is not None:
+            if not cycle.response_complete:
+                cycle.disconnected = True
+            cycle.waiting_for_100_continue = False
+            cycle.message_event.set()
         self.transport.write(b"".join(head) + body)
-        self._refused = True
         if self.transport.can_write_eof():
             # Closing a socket with unread data makes the kernel reset the connection, and the
             # client could lose this answer with it (a client sending a long head is still
             # sending): so the answer ends the stream, what follows is dropped for a moment,
             # and then it closes (nginx's "lingering close").
             self.transport.write_eof()
+            self.flow.resume_reading()
             self.loop.call_later(LINGER_SECONDS, self.transport.close)
         else:
             self.transport.close()
 
     def on_headers_complete(self) -> None:
-        self._in_body = True
         previous = self.cycle
         super().on_headers_complete()
         cycle = self.cycle
