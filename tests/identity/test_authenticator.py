@@ -3,76 +3,83 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from taskcenter.domain.clock import system_clock
 from taskcenter.domain.errors import AuthenticationFailed
+from taskcenter.domain.principals import Principal
 from taskcenter.identity import authenticator as authenticator_module
-from taskcenter.identity.accounts import create_project
+from taskcenter.identity.accounts import Credentials, create_project
 from taskcenter.identity.authenticator import Authenticator
 from taskcenter.storage.sqlite import SqliteStore
 from tests.support import sign
 
-URL = "http://127.0.0.1:8080/v3/{project}/jobs?id=a9767ede-fe0f-4888-9003-e843a4c90514"
+
+@dataclass
+class Client:
+    """A project's credentials and an authenticator on a real store, polling one job."""
+
+    store: SqliteStore
+    creds: Credentials
+    auth: Authenticator
+
+    @property
+    def url(self) -> str:
+        return (
+            f"http://127.0.0.1:8080/v3/{self.creds.project_id}/jobs?id=a9767ede-fe0f-4888-9003-e843a4c90514"
+        )
+
+    async def poll(self, secret: str, extra: dict[str, str] | None = None) -> Principal:
+        headers = sign(self.creds.access_key, secret, "GET", self.url, headers=extra)
+        raw = [(k.lower().encode(), v.encode("latin-1")) for k, v in headers.items()]
+        path, _, query = self.url.removeprefix("http://127.0.0.1:8080").partition("?")
+        return await self.auth.authenticate("GET", path, query.encode(), raw, b"")
 
 
-def _request(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
-    return [(k.lower().encode(), v.encode("latin-1")) for k, v in headers.items()]
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[Client]:
+    store = await SqliteStore.open(tmp_path / "taskcenter.db")
+    try:
+        yield Client(store, await create_project(store, "acme"), Authenticator(store, system_clock))
+    finally:
+        await store.close()
 
 
-async def test_forged_requests_leave_nothing_behind(tmp_path: Path) -> None:
+async def test_forged_requests_leave_nothing_behind(client: Client) -> None:
     """An access key is not a secret: requests under a real one with a wrong signature, each
     signing its own made-up headers, are refused and not remembered."""
-    store = await SqliteStore.open(tmp_path / "taskcenter.db")
-    try:
-        creds = await create_project(store, "acme")
-        auth = Authenticator(store, system_clock)
-        url = URL.format(project=creds.project_id)
-        path, query = f"/v3/{creds.project_id}/jobs", url.partition("?")[2].encode()
-        for n in range(50):
-            headers = sign(creds.access_key, "not-the-secret", "GET", url, headers={f"X-Junk-{n}": "x" * 100})
-            with pytest.raises(AuthenticationFailed, match="signature"):
-                await auth.authenticate("GET", path, query, _request(headers), b"")
-        assert len(auth._signers._entries) == 0
-        good = sign(creds.access_key, creds.secret_key, "GET", url)
-        principal = await auth.authenticate("GET", path, query, _request(good), b"")
-        assert principal.project_id == creds.project_id
-        assert len(auth._signers._entries) == 1
-    finally:
-        await store.close()
+    for n in range(50):
+        with pytest.raises(AuthenticationFailed, match="signature"):
+            await client.poll("not-the-secret", {f"X-Junk-{n}": "x" * 100})
+    assert len(client.auth._signers._entries) == 0
+    principal = await client.poll(client.creds.secret_key)
+    assert principal.project_id == client.creds.project_id
+    assert len(client.auth._signers._entries) == 1
 
 
-async def test_a_known_signer_expires_with_its_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_known_signer_expires_with_its_key(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     """A client's parsed head is kept with the key's own fetch time: once CACHE_SECONDS have passed
     since the key was read from the store, it is read again (so a revoked key stops working)."""
-    store = await SqliteStore.open(tmp_path / "taskcenter.db")
-    try:
-        creds = await create_project(store, "acme")
-        auth = Authenticator(store, system_clock)
-        url = URL.format(project=creds.project_id)
-        path, query = f"/v3/{creds.project_id}/jobs", url.partition("?")[2].encode()
-        lookups = 0
-        real = store.get_access_key
+    lookups = 0
+    real = client.store.get_access_key
 
-        async def counted(access_key: str):  # type: ignore[no-untyped-def]
-            nonlocal lookups
-            lookups += 1
-            return await real(access_key)
+    async def counted(access_key: str):  # type: ignore[no-untyped-def]
+        nonlocal lookups
+        lookups += 1
+        return await real(access_key)
 
-        monkeypatch.setattr(store, "get_access_key", counted)
-        first = sign(creds.access_key, creds.secret_key, "GET", url)
-        await auth.authenticate("GET", path, query, _request(first), b"")
-        # A second head of the same key (other signed headers), verified a while later.
-        start = time.monotonic()
-        monkeypatch.setattr(authenticator_module, "monotonic", lambda: start + 50)
-        second = sign(creds.access_key, creds.secret_key, "GET", url, headers={"X-Client": "b"})
-        await auth.authenticate("GET", path, query, _request(second), b"")
-        assert lookups == 1  # the key came from the cache
-        # 61 s after the key was fetched, both heads need the store again.
-        monkeypatch.setattr(authenticator_module, "monotonic", lambda: start + 61)
-        await auth.authenticate("GET", path, query, _request(second), b"")
-        assert lookups == 2
-    finally:
-        await store.close()
+    monkeypatch.setattr(client.store, "get_access_key", counted)
+    await client.poll(client.creds.secret_key)
+    # A second head of the same key (other signed headers), verified a while later.
+    start = time.monotonic()
+    monkeypatch.setattr(authenticator_module, "monotonic", lambda: start + 50)
+    await client.poll(client.creds.secret_key, {"X-Client": "b"})
+    assert lookups == 1  # the key came from the cache
+    # 61 s after the key was fetched, both heads need the store again.
+    monkeypatch.setattr(authenticator_module, "monotonic", lambda: start + 61)
+    await client.poll(client.creds.secret_key, {"X-Client": "b"})
+    assert lookups == 2
