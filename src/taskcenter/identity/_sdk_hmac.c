@@ -81,7 +81,7 @@ static int hmac_sha256(const unsigned char *key, size_t key_size, const unsigned
            sha256(outer, BLOCK, inner_digest, size, out, out_size);
 }
 
-/* The outcomes of check(); aksk.py gives each its message. */
+/* The outcomes of check(), exported under these names (aksk.py gives each its message). */
 enum {
     VERIFIED = 0,
     MALFORMED_SIGNATURE = 1,   /* what follows "Signature=" is not 64 hex digits */
@@ -371,5 +371,15 @@ PyMODINIT_FUNC PyInit__sdk_hmac(void) {
         PyErr_SetString(PyExc_ImportError, "OpenSSL has no SHA-256");
         return NULL;
     }
-    return PyModule_Create(&module);
+    PyObject *created = PyModule_Create(&module);
+    if (created == NULL) return NULL;
+#define OUTCOME(name) PyModule_AddIntConstant(created, #name, name) < 0
+    if (OUTCOME(VERIFIED) || OUTCOME(MALFORMED_SIGNATURE) || OUTCOME(NO_DATE) || OUTCOME(MALFORMED_DATE) ||
+        OUTCOME(DATE_SKEW) || OUTCOME(UNSIGNED_CONTENT_HASH) || OUTCOME(MISMATCH) || OUTCOME(NOT_PLAIN) ||
+        OUTCOME(UNCHECKED)) {
+        Py_DECREF(created);
+        return NULL;
+    }
+#undef OUTCOME
+    return created;
 }

@@ -1,5 +1,16 @@
 """Types of the C module _sdk_hmac.c."""
 
+# check()'s outcomes.
+VERIFIED: int
+MALFORMED_SIGNATURE: int
+NO_DATE: int
+MALFORMED_DATE: int
+DATE_SKEW: int
+UNSIGNED_CONTENT_HASH: int
+MISMATCH: int
+NOT_PLAIN: int
+UNCHECKED: int
+
 def check(
     secret: bytes | None,
     names: tuple[bytes, ...],

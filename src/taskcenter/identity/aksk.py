@@ -20,24 +20,22 @@ from urllib.parse import quote, unquote
 
 from taskcenter.domain.errors import AuthenticationFailed
 from taskcenter.identity import _sdk_hmac
+from taskcenter.identity._sdk_hmac import (  # _sdk_hmac.check's outcomes
+    DATE_SKEW,
+    MALFORMED_DATE,
+    MALFORMED_SIGNATURE,
+    NO_DATE,
+    NOT_PLAIN,
+    UNCHECKED,
+    UNSIGNED_CONTENT_HASH,
+    VERIFIED,
+)
 
 DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 _AUTHORIZATION = re.compile(
     rb"SDK-HMAC-SHA256\s+Access=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-fA-F]{64})"
 )
 _MALFORMED = "Authorization header is not 'SDK-HMAC-SHA256 Access=AK, SignedHeaders=h1;h2, Signature=HEX'."
-# _sdk_hmac.check's outcomes.
-(
-    VERIFIED,
-    MALFORMED_SIGNATURE,
-    NO_DATE,
-    MALFORMED_DATE,
-    DATE_SKEW,
-    UNSIGNED_CONTENT_HASH,
-    MISMATCH,
-    NOT_PLAIN,
-    UNCHECKED,
-) = range(9)
 
 Headers = dict[bytes, bytes]
 """A request's headers: lower-case names to values, both as bytes, as ASGI servers give them."""

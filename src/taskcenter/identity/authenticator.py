@@ -40,8 +40,10 @@ class _RecentCache(Generic[K, V]):
         self._max_entries = entries
 
     def get(self, key: K) -> V | None:
-        entry = self.get_stamped(key)
-        return None if entry is None else entry[1]
+        entry = self._entries.get(key)  # not through get_stamped: every poll comes here
+        if entry is None or monotonic() - entry[0] > CACHE_SECONDS:
+            return None
+        return entry[1]
 
     def get_stamped(self, key: K) -> tuple[float, V] | None:
         """The entry with the monotonic() it was put at."""

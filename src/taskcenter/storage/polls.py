@@ -46,7 +46,7 @@ class PollBatcher(ABC, Generic[Reader]):
 
     Each batch costs PostgreSQL a statement, and the reader a hand-over: eight lookups a batch
     measured best on PostgreSQL (BENCHMARKS.md, 2026-11-29, tenth session: per-thread CPU under
-    wrk): with four, the database and the reader took a third more CPU a poll, which on two
+    wrk): with four, the database and the reader took a quarter more CPU a poll, which on two
     cores the event loop's thread lost to them; with 16 or 32, it waited for convoys again.
     SQLite pays per lookup anyway, and measured the same with 2, 4 and 8.
     """
