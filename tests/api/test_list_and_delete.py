@@ -52,7 +52,7 @@ def test_list_filters(api: Api) -> None:
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"limit": 15}, "limit"), ({"offset": 0}, "offset"), ({"status": "Weird"}, "status"),
+    [({"limit": 15}, "limit"), ({"offset": "\u00b2"}, "offset"), ({"status": "Weird"}, "status"),
      ({"start_time": "today"}, "start_time")],
 )  # fmt: skip
 def test_list_bad_parameters(api: Api, params: dict[str, object], field: str) -> None:

@@ -145,7 +145,8 @@ def test_patch_accepts_percent_strings() -> None:
     [
         ({"limit": "15"}, "limit"),
         ({"limit": "x"}, "limit"),
-        ({"offset": "0"}, "offset"),
+        ({"offset": "\u00b2"}, "offset"),
+        ({"limit": "\u0661\u0660"}, "limit"),
         ({"offset": "-1"}, "offset"),
         ({"status": "Done"}, "status"),
         ({"job_id": "nope"}, "job_id"),

@@ -24,6 +24,7 @@ from taskcenter.domain.instance import (
     check_flavor,
     check_password,
     native_password_hash,
+    parse_instance_id,
 )
 from taskcenter.domain.instance_wire import (
     created_backup,
@@ -35,7 +36,8 @@ from taskcenter.domain.instance_wire import (
     parse_create,
 )
 from taskcenter.domain.job import SECRETS, Instance, Job, NewJob
-from taskcenter.domain.requests import parse_body
+from taskcenter.domain.problems import Problems
+from taskcenter.domain.requests import parse_body, parse_int
 from taskcenter.domain.status import JobStatus
 from taskcenter.mariadb.service import InstanceService
 
@@ -60,7 +62,7 @@ async def _project(request: Request, body: bytes = b"") -> tuple[Services, str]:
 
 
 async def _instance(svc: Services, project_id: str, instance_id: str) -> DbInstance:
-    instance = await svc.store.get_instance(project_id, instance_id)
+    instance = await svc.store.get_instance(project_id, parse_instance_id("instance_id", instance_id))
     if instance is None or instance.status == InstanceStatus.DELETED:
         raise InstanceNotFound()
     return instance
@@ -142,7 +144,8 @@ async def list_instances(request: Request) -> Response:
 
 async def show_instance(request: Request) -> Response:
     svc, project_id = await _project(request)
-    instance = await svc.store.get_instance(project_id, request.path_params["instance_id"])
+    instance_id = parse_instance_id("instance_id", request.path_params["instance_id"])
+    instance = await svc.store.get_instance(project_id, instance_id)
     if instance is None:
         raise InstanceNotFound()
     return JSON({"instance": instance_detail(instance, _live_status(svc, instance))})
@@ -211,12 +214,10 @@ def _require_normal(svc: Services, instance: DbInstance) -> None:
 
 
 def _int(request: Request, field: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(field)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise InvalidParameter(f"{field}: must be an integer from {low} to {high}.")
-    return int(raw)
+    problems = Problems()
+    value = parse_int(problems, field, request.query_params.get(field), default, low, high)
+    problems.check()
+    return value
 
 
 _DB_NAME = re.compile(r"[A-Za-z0-9_\-]{1,64}")
@@ -270,6 +271,8 @@ async def list_backups(request: Request) -> Response:
     svc, project_id = await _project(request)
     offset, limit = _int(request, "offset", 0, 0, 10**9), _int(request, "limit", 100, 1, 100)
     instance_id = request.query_params.get("instance_id") or None
+    if instance_id is not None:
+        parse_instance_id("instance_id", instance_id)
     backups, total = await svc.store.list_backups(project_id, instance_id, offset, limit)
     names = {}
     for backup in backups:

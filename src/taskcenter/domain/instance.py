@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from taskcenter.domain.errors import InvalidParameter
+from taskcenter.domain.problems import bad
 
 DATASTORE = "gaussdb-mysql"
 # The cloud's version triple; taskcenter serves it with MariaDB (MySQL-compatible).
@@ -71,6 +72,17 @@ class DbInstance:
 
 _NAME = re.compile(r"[A-Za-z\u4e00-\u9fff][A-Za-z0-9\u4e00-\u9fff_\-]*")
 _SPECIALS = set("~!@#$%^*-_=+?,()&")
+
+
+_INSTANCE_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
+
+
+def parse_instance_id(field: str, value: str) -> str:
+    """An instance id as a client may write one; whether it exists is the store's to say."""
+    if not _INSTANCE_ID.fullmatch(value):
+        raise bad(field, "not an instance id (1-64 letters, digits, '-' or '_').",
+                  "不是合法的实例ID（1-64 个字母、数字、'-' 或 '_'）。")  # fmt: skip
+    return value
 
 
 def check_instance_name(name: Any) -> str:

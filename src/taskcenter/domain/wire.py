@@ -6,12 +6,13 @@ Shapes follow the official SDK's models (GetJobInfoDetail, TaskDetailInfo, SubTa
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
-from taskcenter.domain.errors import InvalidParameter
 from taskcenter.domain.job import Job, SubTask
+from taskcenter.domain.problems import Problem, Problems, invalid, printable
 from taskcenter.domain.status import JobStatus
 
 # The cloud's documented format "yyyy-mm-ddThh:mm:ssZ", Z being a numeric offset (+0000).
@@ -28,28 +29,55 @@ def format_time(value: datetime | None) -> str:
     return value.replace(tzinfo=None).isoformat(timespec="seconds") + "+0000"
 
 
-def parse_time(field: str, value: str) -> datetime:
+# Times a client may send: PostgreSQL and SQLite keep every instant in this range alike
+# (PostgreSQL turned year 1 into -infinity, which no answer can show).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+_TIME_EN = "expected yyyy-mm-ddThh:mm:ssZ with a numeric offset, such as 2026-01-31T08:00:00+0000"
+_TIME_ZH = "格式应为 yyyy-mm-ddThh:mm:ssZ（数字时区偏移），例如 2026-01-31T08:00:00+0000"
+
+
+@overload
+def parse_time(field: str, value: str) -> datetime: ...
+@overload
+def parse_time(field: str, value: str, problems: Problems) -> datetime | None: ...
+def parse_time(field: str, value: str, problems: Problems | None = None) -> datetime | None:
+    """A time in the cloud's format, from 1970 to 9999; else a problem naming ``field``.
+
+    With ``problems`` the problem is added there and None returned; without, it is raised.
+    """
     try:
-        return datetime.strptime(value, _TIME_IN).astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise InvalidParameter(
-            f"{field}: expected yyyy-mm-ddThh:mm:ssZ with a numeric offset, "
-            f"such as 2026-01-31T08:00:00+0000.",
-            f"{field}: 格式应为 yyyy-mm-ddThh:mm:ssZ，例如 2026-01-31T08:00:00+0000。",
-        ) from None
+        parsed = datetime.strptime(value, _TIME_IN)
+    except ValueError:
+        found = Problem(printable(field), f"{_TIME_EN}.", f"{_TIME_ZH}。")
+    else:
+        with contextlib.suppress(OverflowError):  # past year 9999 once in UTC
+            if EARLIEST <= (in_utc := parsed.astimezone(UTC)) <= LATEST:
+                return in_utc
+        found = Problem(printable(field), "must be between 1970 and 9999.", "必须在 1970 年到 9999 年之间。")
+    if problems is None:
+        raise invalid([found])
+    problems.add(found.field, found.en, found.zh)
+    return None
 
 
-def parse_job_id(field: str, value: str | None) -> str:
-    """A job id in canonical (lower-case) form, or InvalidParameter naming ``field``."""
+def parse_job_id(field: str, value: str | None, problems: Problems | None = None) -> str:
+    """A job id in canonical (lower-case) form; else a problem naming ``field`` (see parse_time)."""
     if not value:
-        raise InvalidParameter(f"{field}: is required.", f"{field}: 必填。")
-    lowered = value.lower()
-    if len(lowered) != 36 or not _JOB_ID.fullmatch(lowered):
-        raise InvalidParameter(
-            f"{field}: not a job id (expected a UUID such as a9767ede-fe0f-4888-9003-e843a4c90514).",
-            f"{field}: 不是合法的任务ID（应为UUID）。",
+        found = Problem(field, "is required.", "必填。")
+    else:
+        lowered = value.lower()
+        if len(lowered) == 36 and _JOB_ID.fullmatch(lowered):
+            return lowered
+        found = Problem(
+            field,
+            "not a job id (expected a UUID such as a9767ede-fe0f-4888-9003-e843a4c90514).",
+            "不是合法的任务ID（应为UUID，例如 a9767ede-fe0f-4888-9003-e843a4c90514）。",
         )
-    return lowered
+    if problems is None:
+        raise invalid([found])
+    problems.add(found.field, found.en, found.zh)
+    return ""
 
 
 def process(job: Job) -> str:
