@@ -114,6 +114,7 @@ class JobEvent:
     to_status: JobStatus
     at: datetime
     detail: str = ""
+    move: str = ""  # domain.moves.Move: the event's type in the job's timeline
 
 
 def apply_patch(job: Job, patch: JobPatch, now: datetime) -> tuple[Job, JobEvent | None]:
