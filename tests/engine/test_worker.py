@@ -169,7 +169,7 @@ async def test_a_handler_whose_lease_was_lost_is_stopped_by_the_heartbeat(store:
         async def handler_cancelled() -> bool:
             return quiet_runs.get(job.id) == "cancelled" and worker.running == 0
 
-        await until(handler_cancelled, timeout=3)
+        await until(handler_cancelled, timeout=5)
         assert await store.find_job(job.id) == rescued
     assert await store.find_job(job.id) == rescued
     assert [e.to_status for e in await store.job_events(job.id)][-1] is JobStatus.PENDING
@@ -180,7 +180,7 @@ async def test_a_cancel_reaches_a_handler_that_writes_nothing_through_the_heartb
     async with running(store):
         await until(lambda: _is(store, job.id, JobStatus.RUNNING))
         await store.request_cancel("p1", [job.id], system_clock(), LONG_AGO)
-        await until(lambda: _is(store, job.id, JobStatus.CANCELED), timeout=3)
+        await until(lambda: _is(store, job.id, JobStatus.CANCELED), timeout=5)
     assert quiet_runs[job.id] == "stopped on a cancel request"
     assert (await store.job_events(job.id))[-1].detail == "the handler stopped on a cancel request"
 
@@ -212,7 +212,7 @@ async def test_a_job_notified_while_the_worker_claims_is_not_left_to_the_next_po
     async with running(cast(Store, racing), rare_polls):
         await until(lambda: _created(racing))
         assert racing.created is not None
-        await until(lambda: _is(store, racing.created.id, JobStatus.COMPLETED), timeout=3)  # type: ignore[union-attr]
+        await until(lambda: _is(store, racing.created.id, JobStatus.COMPLETED), timeout=5)  # type: ignore[union-attr]
 
 
 async def _created(racing: JobArrivesDuringAClaim) -> bool:
@@ -236,7 +236,7 @@ async def test_a_postgres_worker_is_notified_again_after_its_listen_connection_i
             # The restore wakes the worker once; the second job can only be found by its notification.
             for _ in range(2):
                 job = await submit(store, "TaskcenterNoop")
-                await until(lambda job=job: _is(store, job.id, JobStatus.COMPLETED), timeout=3)  # type: ignore[misc]
+                await until(lambda job=job: _is(store, job.id, JobStatus.COMPLETED), timeout=5)  # type: ignore[misc]
     finally:
         await store.close()
         await admin.close()
