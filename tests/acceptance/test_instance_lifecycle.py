@@ -68,12 +68,12 @@ def test_servers_survive_taskcenter_restarts_and_a_dead_server_shows_abnormal(tm
                 assert conn.open
             # The server dies: the instance is abnormal; the next start of taskcenter restarts it.
             os.kill(pid, signal.SIGKILL)
-            time.sleep(0.5)
             client = sdk_client(second, tenant)
-            shown = client.show_gauss_my_sql_instance_info(
-                ShowGaussMySqlInstanceInfoRequest(instance_id=created.instance.id)
-            )
-            assert shown.instance.status == "abnormal"
+            show = ShowGaussMySqlInstanceInfoRequest(instance_id=created.instance.id)
+            deadline = time.monotonic() + 10
+            while (status := client.show_gauss_my_sql_instance_info(show).instance.status) != "abnormal":
+                assert status == "normal" and time.monotonic() < deadline, status
+                time.sleep(0.05)
         finally:
             stop_service(second)
         third = start_service(data, ENV)

@@ -236,9 +236,11 @@ async def test_a_refusal_is_answered_once_and_nothing_follows_it() -> None:
     assert len(transport.writes) == 1
 
     raised: list[Exception] = []
+    answering, answer = asyncio.Event(), asyncio.Event()
 
     async def slow(scope: Scope, receive: Receive, send: Send) -> None:
-        await asyncio.sleep(0.05)
+        answering.set()
+        await answer.wait()
         try:
             await fixed_length(scope, receive, send)
         except Exception as exc:
@@ -247,8 +249,13 @@ async def test_a_refusal_is_answered_once_and_nothing_follows_it() -> None:
 
     protocol, transport = connect(slow, can_end=True)
     protocol.data_received(b"GET /a HTTP/1.1\r\nhost: t\r\n\r\nGET /b HTTP/1.1\r\nhost: t\r\nx: ")
+    await asyncio.wait_for(answering.wait(), 5)
     protocol.data_received(b"a" * (MAX_HEAD + 1))  # while /a is still being answered
-    await asyncio.sleep(0.1)
+    answer.set()
+    deadline = asyncio.get_running_loop().time() + 5
+    while protocol.tasks:  # until /a's application and what the protocol does after it are done
+        assert asyncio.get_running_loop().time() < deadline, "the request's task did not end"
+        await asyncio.sleep(0.005)
     assert transport.ended and len(transport.writes) == 1
     assert transport.writes[0].startswith(b"HTTP/1.1 431 ")
     assert raised == []  # its answer was dropped as for a client that went away

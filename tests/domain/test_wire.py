@@ -84,10 +84,21 @@ def test_job_info_has_the_sdk_model_fields() -> None:
     assert set(job_info(job())) == set(GetJobInfoDetail.openapi_types)
 
 
-@pytest.mark.parametrize("bad", ["", "abc", JOB_ID + "0", JOB_ID.replace("-", ""), "../../etc"])
+@pytest.mark.parametrize("bad", ["abc", JOB_ID + "0", JOB_ID.replace("-", ""), "../../etc"])
 def test_job_ids_must_be_uuids(bad: str) -> None:
-    with pytest.raises(InvalidParameter, match="id"):
-        parse_job_id("id", bad)
+    with pytest.raises(InvalidParameter) as refused:
+        parse_job_id("job_id", bad)
+    assert refused.value.message() == (
+        "Parameter error. job_id: not a job id "
+        "(expected a UUID such as a9767ede-fe0f-4888-9003-e843a4c90514)."
+    )
+
+
+@pytest.mark.parametrize("missing", ["", None])
+def test_a_job_id_is_required(missing: str | None) -> None:
+    with pytest.raises(InvalidParameter) as refused:
+        parse_job_id("job_id", missing)
+    assert refused.value.message() == "Parameter error. job_id: is required."
 
 
 def test_job_id_is_case_insensitive() -> None:

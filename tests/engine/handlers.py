@@ -7,11 +7,13 @@ import os
 
 import asyncpg
 
-from taskcenter.engine.context import JobContext
+from taskcenter.engine.context import Cancelled, JobContext
 from taskcenter.engine.registry import Registry
 from taskcenter.engine.worker import PermanentFailure
 
 registry = Registry()
+# What TestQuiet handlers went through, by job id (the worker tests run them in their process).
+quiet_runs: dict[str, str] = {}
 
 
 async def _slow(ctx: JobContext) -> None:
@@ -49,6 +51,27 @@ async def ignores_cancel(ctx: JobContext) -> None:
         if ctx.cancel_requested:
             return  # returns normally: must still end Canceled, never Completed
         await asyncio.sleep(0.02)
+
+
+@registry.register("TestQuiet", retry_safe=True, max_attempts=3)
+async def quiet(ctx: JobContext) -> None:
+    """Writes nothing while it runs: only the worker's heartbeat can tell it of a cancel request
+    or stop it when its lease is lost. Then it writes its progress, once."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + float(ctx.params.get("seconds", 30))
+    quiet_runs[ctx.job.id] = "running"
+    try:
+        while loop.time() < deadline:
+            ctx.check_cancelled()
+            await asyncio.sleep(0.02)
+    except asyncio.CancelledError:
+        quiet_runs[ctx.job.id] = "cancelled"
+        raise
+    except Cancelled:
+        quiet_runs[ctx.job.id] = "stopped on a cancel request"
+        raise
+    quiet_runs[ctx.job.id] = "finished"
+    await ctx.progress(50)
 
 
 @registry.register("ContentionProbe", retry_safe=True)

@@ -139,6 +139,22 @@ async def test_completion_after_cancel_is_recorded_canceled(store: Store) -> Non
     assert (await store.job_events(job.id))[-1].detail == "the handler finished after a cancel was accepted"
 
 
+@pytest.mark.parametrize("attempts", [1, 3])
+async def test_a_rescued_job_whose_cancel_was_pending_ends_canceled(store: Store, attempts: int) -> None:
+    """Neither retried (attempts left) nor failed (none left): the cancel was accepted."""
+    job, _ = await store.create_job(runnable(attempts=attempts), T0)
+    await store.claim_jobs("w1", 1, T0, LEASE)
+    assert await store.request_cancel("p1", [job.id], T0, LONG_AGO) == [job.id]
+    later = T0 + LEASE + timedelta(seconds=1)
+    [rescued] = await store.rescue_expired(later, 10)
+    assert rescued.status is JobStatus.CANCELED and rescued.ended == later and rescued.fail_reason == ""
+    assert await store.find_job(job.id) == rescued
+    event = (await store.job_events(job.id))[-1]
+    assert (event.from_status, event.to_status) == (JobStatus.RUNNING, JobStatus.CANCELED)
+    assert "w1" in event.detail and "a cancel had been requested" in event.detail
+    assert await store.claim_jobs("w2", 1, later + timedelta(hours=1), LEASE) == []
+
+
 async def test_cancel_rules(store: Store) -> None:
     pending, _ = await store.create_job(runnable(run_at=T0 + timedelta(days=1)), T0)
     report, _ = await store.create_job(NewJob("p1", "Report"), T0)

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import asyncpg
+import pytest
 
 from taskcenter.domain.clock import system_clock
 from taskcenter.domain.job import Job, NewJob
 from taskcenter.domain.status import JobStatus
 from taskcenter.engine.maintenance import Maintenance
 from taskcenter.engine.registry import load_registry
+from taskcenter.engine.runner import engine_running
 from taskcenter.engine.worker import Worker, WorkerConfig
 from taskcenter.storage.base import Store
-from tests.support import PinnedClock
+from taskcenter.storage.postgres import PostgresStore
+from tests.engine.handlers import quiet_runs
+from tests.storage.test_listen import Server
+from tests.support import PG_ADMIN_URL, PinnedClock
 
 REGISTRY = load_registry(["tests.engine.handlers"])
 FAST = WorkerConfig(concurrency=4, lease=timedelta(seconds=0.6), poll_interval=0.05, grace=0.3)
@@ -126,19 +136,113 @@ async def test_stop_hands_back_retry_safe_jobs_and_fails_the_others(store: Store
     assert "was stopped before the job finished" in failed.fail_reason
 
 
-async def test_a_worker_that_lost_its_lease_stops_and_changes_nothing(store: Store) -> None:
+async def test_a_worker_that_lost_its_lease_stops_and_changes_nothing(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
     # A long lease, so no heartbeat comes to stop the handler: only the fence on its writes
     # protects the job. The handler writes progress every 0.1 s.
     slow_heartbeat = WorkerConfig(concurrency=4, lease=timedelta(seconds=30), poll_interval=0.05, grace=0.3)
     job = await submit(store, "TestSlowRetrySafe", seconds=2)
-    async with running(store, slow_heartbeat):
+    async with running(store, slow_heartbeat) as worker:
         await until(lambda: _is(store, job.id, JobStatus.RUNNING))
         # Another node decided this worker was dead (its clock ran ahead) and rescued the job.
         [rescued] = await store.rescue_expired(system_clock() + timedelta(hours=1), 10)
         assert rescued.status is JobStatus.PENDING
-        await asyncio.sleep(0.5)
-        after = await store.find_job(job.id)
-        assert after == rescued  # the old worker wrote nothing more
+
+        async def handler_gave_up() -> bool:
+            return worker.running == 0 and any("leaving the job alone" in m for m in caplog.messages)
+
+        await until(handler_gave_up, timeout=5)  # its next write was refused
+        assert await store.find_job(job.id) == rescued  # the old worker wrote nothing more
+    assert await store.find_job(job.id) == rescued  # nor did its stop
+
+
+async def test_a_handler_whose_lease_was_lost_is_stopped_by_the_heartbeat(store: Store) -> None:
+    """The handler writes nothing, so no fence stops it: the heartbeat finds the job taken away
+    and cancels the handler's task, long before it would have ended and written."""
+    job = await submit(store, "TestQuiet", seconds=30)
+    async with running(store) as worker:  # a 0.6 s lease: a heartbeat every 0.2 s
+        await until(lambda: _is(store, job.id, JobStatus.RUNNING))
+        [rescued] = await store.rescue_expired(system_clock() + timedelta(hours=1), 10)
+        assert rescued.status is JobStatus.PENDING
+
+        async def handler_cancelled() -> bool:
+            return quiet_runs.get(job.id) == "cancelled" and worker.running == 0
+
+        await until(handler_cancelled, timeout=5)
+        assert await store.find_job(job.id) == rescued
+    assert await store.find_job(job.id) == rescued
+    assert [e.to_status for e in await store.job_events(job.id)][-1] is JobStatus.PENDING
+
+
+async def test_a_cancel_reaches_a_handler_that_writes_nothing_through_the_heartbeat(store: Store) -> None:
+    job = await submit(store, "TestQuiet", seconds=30)
+    async with running(store):
+        await until(lambda: _is(store, job.id, JobStatus.RUNNING))
+        await store.request_cancel("p1", [job.id], system_clock(), LONG_AGO)
+        await until(lambda: _is(store, job.id, JobStatus.CANCELED), timeout=5)
+    assert quiet_runs[job.id] == "stopped on a cancel request"
+    assert (await store.job_events(job.id))[-1].detail == "the handler stopped on a cancel request"
+
+
+class JobArrivesDuringAClaim:
+    """The real store, except that one job is created while the worker's claim is in flight,
+    after its query found nothing: the job's notification comes before the claim returns."""
+
+    def __init__(self, store: Store, new: NewJob) -> None:
+        self._store = store
+        self._new: NewJob | None = new
+        self.created: Job | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def claim_jobs(self, worker: str, limit: int, now: datetime, lease: timedelta) -> list[Job]:
+        claimed = await self._store.claim_jobs(worker, limit, now, lease)
+        if self._new is not None and not claimed:
+            self.created, _ = await self._store.create_job(self._new, system_clock())
+            self._new = None
+        return claimed
+
+
+async def test_a_job_notified_while_the_worker_claims_is_not_left_to_the_next_poll(store: Store) -> None:
+    new = NewJob("p1", "TaskcenterNoop", status=JobStatus.PENDING, runnable=True, max_attempts=1)
+    racing = JobArrivesDuringAClaim(store, new)
+    rare_polls = WorkerConfig(concurrency=4, lease=timedelta(seconds=30), poll_interval=60, grace=0.3)
+    async with running(cast(Store, racing), rare_polls):
+        await until(lambda: _created(racing))
+        assert racing.created is not None
+        await until(lambda: _is(store, racing.created.id, JobStatus.COMPLETED), timeout=5)  # type: ignore[union-attr]
+
+
+async def _created(racing: JobArrivesDuringAClaim) -> bool:
+    return racing.created is not None
+
+
+async def test_a_postgres_worker_is_notified_again_after_its_listen_connection_is_killed(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="taskcenter")
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    server = Server(admin, urlsplit(pg_url).path.lstrip("/"))
+    store = await PostgresStore.open(pg_url)
+    # Polls a minute apart: within the deadlines below only a notification gets a job picked up.
+    rare_polls = WorkerConfig(concurrency=4, lease=timedelta(seconds=30), poll_interval=60, grace=0.3)
+    try:
+        async with engine_running(store, REGISTRY, system_clock, timedelta(days=30), rare_polls):
+            killed = await server.the_listener()
+            await server.kill(killed)
+            await server.the_listener(other_than=killed)
+            # The restore wakes the worker once; the second job can only be found by its notification.
+            for _ in range(2):
+                job = await submit(store, "TaskcenterNoop")
+                await until(lambda job=job: _is(store, job.id, JobStatus.COMPLETED), timeout=5)  # type: ignore[misc]
+    finally:
+        await store.close()
+        await admin.close()
+    assert len([m for m in caplog.messages if "LISTEN connection to PostgreSQL was lost" in m]) == 1
+    assert len([m for m in caplog.messages if "LISTEN connection to PostgreSQL is restored" in m]) == 1
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []  # the stop included
 
 
 async def test_maintenance_runs_on_one_leader_and_rescues(store: Store) -> None:

@@ -7,6 +7,7 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+import asyncpg
 import orjson
 import pytest
 
@@ -136,14 +137,22 @@ async def test_the_answer_is_compact_json_byte_for_byte(store: Store) -> None:
 async def test_server_settings_in_the_url_reach_the_poll_connections(pg_url: str) -> None:
     # The poll lookups connect with libpq, the rest of the store with asyncpg: a setting in the
     # URL's options parameter holds for both, so polls read the schema the other queries use.
-    url = f"{pg_url}?options=-c%20search_path%3Dpublic"
-    store = await PostgresStore.open(url)
+    # The store's tables are only in a schema the options name: polls without the options would
+    # find no jobs table in public.
+    conn = await asyncpg.connect(pg_url)
     try:
-        job, _ = await store.create_job(NewJob("p1", "Job"), T0)
-        body = await store.show_job("p1", job.id, LONG_AGO)
-        assert body is not None and orjson.loads(body)["job"]["id"] == job.id
+        await conn.execute("CREATE SCHEMA elsewhere")
+        store = await PostgresStore.open(f"{pg_url}?options=-c%20search_path%3Delsewhere")
+        try:
+            assert await conn.fetchval("SELECT to_regclass('public.jobs')") is None
+            assert await conn.fetchval("SELECT to_regclass('elsewhere.jobs')::text") == "elsewhere.jobs"
+            job, _ = await store.create_job(NewJob("p1", "Job"), T0)
+            body = await store.show_job("p1", job.id, LONG_AGO)
+            assert body is not None and orjson.loads(body)["job"]["id"] == job.id
+        finally:
+            await store.close()
     finally:
-        await store.close()
+        await conn.close()
 
 
 async def test_a_url_the_poll_connections_refuse_stops_the_store_from_opening(pg_url: str) -> None:

@@ -97,10 +97,12 @@ class Worker:
         endings = asyncio.create_task(self._write_endings(), name="endings")
         try:
             while not self._stopping.is_set():
+                # Cleared before looking, not after: a job notified while the claim runs (and
+                # missed by it) leaves the wake set, so the wait below returns at once.
+                self._wake.clear()
                 claimed = await self.claim_once()
                 if claimed and self.running < self.config.concurrency:
                     continue  # there may be more due jobs right now
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.config.poll_interval)
             await self._drain()

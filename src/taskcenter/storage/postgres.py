@@ -29,6 +29,7 @@ from taskcenter.domain.status import JobStatus
 from taskcenter.domain.wire import sub_task_to_json
 from taskcenter.storage.base import JobListing, LeaseStatus
 from taskcenter.storage.migrations import check_schema, migrations
+from taskcenter.storage.postgres_listen import Listener
 from taskcenter.storage.postgres_polls import PostgresPolls
 from taskcenter.storage.rows import load_sub_tasks
 
@@ -122,6 +123,7 @@ class PostgresStore:
 
     def __init__(self, pool: asyncpg.Pool, url: str) -> None:
         self._pool = pool
+        self._url = url
         self._polls = PostgresPolls(url, asyncio.get_running_loop())
 
     @classmethod
@@ -395,21 +397,19 @@ class PostgresStore:
         return row is not None
 
     async def listen(self, callback: Callable[[], None]) -> Callable[[], Awaitable[None]]:
-        """Call ``callback`` whenever a runnable job is enqueued; returns the unsubscriber."""
-        conn = await self._pool.acquire()
+        """Call ``callback`` whenever a runnable job is enqueued; returns the unsubscriber.
 
-        def on_notify(*_: object) -> None:
-            callback()
+        On a connection of its own, restored with backoff whenever it is lost (postgres_listen).
+        """
+        listener = Listener(self._listen_connection, JOBS_CHANNEL, callback)
+        await listener.start()
+        return listener.stop
 
-        await conn.add_listener(JOBS_CHANNEL, on_notify)
-
-        async def stop() -> None:
-            try:
-                await conn.remove_listener(JOBS_CHANNEL, on_notify)
-            finally:
-                await self._pool.release(conn)
-
-        return stop
+    async def _listen_connection(self) -> asyncpg.Connection:
+        # Named, so an operator can tell it in pg_stat_activity from the pool's and the polls'.
+        return await asyncpg.connect(
+            self._url, timeout=10, server_settings={"application_name": "taskcenter-listen"}
+        )
 
     async def list_jobs(
         self, project_id: str, where: JobFilter, page: Page, visible_since: datetime
