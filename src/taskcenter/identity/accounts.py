@@ -22,8 +22,8 @@ class UnknownName(LookupError):
     """No project or user by that name; the message says which."""
 
 
-class ProjectNotEmpty(Exception):
-    """The project still has instances or unfinished jobs; the message says what to do."""
+class Refused(Exception):
+    """Not as things stand (a project still in use, the admin project); the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +81,10 @@ async def delete_project(store: Store, name: str) -> None:
     if project is None:
         raise UnknownName(f"there is no project named {name!r}")
     if name == ADMIN:
-        raise ValueError("the admin project holds the admin user and cannot be deleted")
+        raise Refused("the admin project holds the admin user and cannot be deleted")
     in_use = await store.delete_project(project.id)
     if in_use is not None:
-        raise ProjectNotEmpty(
+        raise Refused(
             f"project {name!r} still has {_count(in_use.live_instances, 'instance')} not deleted and "
             f"{_count(in_use.unfinished_jobs, 'unfinished job')}: delete its instances "
             f"(DELETE /v3/{project.id}/instances/{{id}}) and let its jobs end, then try again"
