@@ -29,16 +29,16 @@ def running_servers(root: Path) -> list[LocalServer]:
     return [server for server in servers if server.pid() is not None]
 
 
-def report_running_servers(root: Path, data_dir: Path) -> None:
+def report_running_servers(root: Path) -> None:
     """At stop: how many instance servers keep running, and how to stop them."""
     running = len(running_servers(root))
     if running == 0:
-        log.info("stopped; no MariaDB instance server runs under %s", root)
+        log.info("stopping: no MariaDB instance server runs under %s", root)
         return
     log.warning(
-        "stopped; %s %s running under %s (detached by design: the next start adopts them); "
+        "stopping: %s %s running under %s (detached by design: the next start adopts them); "
         "`taskcenter instances stop-all --data-dir %s` stops them",
-        _servers(running), "keeps" if running == 1 else "keep", root, data_dir,
+        _servers(running), "keeps" if running == 1 else "keep", root, root.parent,
     )  # fmt: skip
 
 

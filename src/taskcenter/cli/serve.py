@@ -168,15 +168,22 @@ def _registry(modules: list[str] | None) -> Registry:
 async def _engine_with_instances(
     store: Store, registry: Registry, retention: timedelta, config: WorkerConfig, root: Path
 ) -> AsyncIterator[None]:
-    """The worker and maintenance, with the MariaDB instances of ``root`` re-adopted first."""
+    """The worker and maintenance, with the MariaDB instances of ``root`` re-adopted first.
+
+    At stop, once the engine stopped, it says how many instance servers keep running. Here,
+    not after uvicorn's run(): that re-raises the SIGTERM it caught, so nothing after it runs.
+    """
     service = InstanceService(store, system_clock, root)
     await service.reconcile()
-    async with engine_running(store, registry, system_clock, retention, config, {SERVICE: service}):
-        janitor = asyncio.create_task(_clean_up_dead_creates(service, config.maintenance_interval * 6))
-        try:
-            yield
-        finally:
-            janitor.cancel()
+    try:
+        async with engine_running(store, registry, system_clock, retention, config, {SERVICE: service}):
+            janitor = asyncio.create_task(_clean_up_dead_creates(service, config.maintenance_interval * 6))
+            try:
+                yield
+            finally:
+                janitor.cancel()
+    finally:
+        report_running_servers(root)
 
 
 async def _clean_up_dead_creates(service: InstanceService, interval: float) -> None:
@@ -259,7 +266,6 @@ def serve(
     server.run(sockets=sockets)
     if not server.started:
         sys.exit(ExitCode.STARTUP)
-    report_running_servers(instances_root, data_dir)
 
 
 def worker(
@@ -303,4 +309,3 @@ def worker(
             await store.close()
 
     uvloop.run(run())
-    report_running_servers(root, data_dir)
