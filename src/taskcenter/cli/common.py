@@ -105,6 +105,10 @@ def with_store(
                 raise CommandError(f"cannot open the store at {where}: {exc}") from exc
             try:
                 return await action(store)
+            except CommandError:
+                raise
+            except Exception as exc:  # the store failed midway (connection lost, disk full, ...)
+                raise CommandError(f"the store at {where} failed: {type(exc).__name__}: {exc}") from exc
             finally:
                 await store.close()
 

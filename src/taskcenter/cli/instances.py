@@ -55,12 +55,15 @@ def stop_all(data_dir: DataDir = DEFAULT_DATA_DIR, config_file: ConfigFile = Non
             "(or TASKCENTER_DATA_DIR) that `taskcenter serve` uses"
         )
     root = data_dir.resolve() / "instances"
-    servers = running_servers(root)
 
     async def stop() -> None:
         await asyncio.gather(*(server.stop() for server in servers))
 
-    asyncio.run(stop())
+    try:
+        servers = running_servers(root)
+        asyncio.run(stop())
+    except OSError as exc:  # a server run by another user, an unreadable directory
+        fail(f"cannot stop the servers under {root}: {exc}")
     still = [server.home.name for server in servers if server.pid() is not None]
     if still:
         fail(f"these instances' servers did not stop: {', '.join(still)}")

@@ -218,8 +218,8 @@ def serve(
     """
     _setup_logging(log_level)
     sockets = _listen(host, port)  # first: a taken port must stop the start before anything exists
-    where = _check_store(database_url, data_dir)
     registry = _registry(handlers)
+    where = _check_store(database_url, data_dir)
     admin_password = os.environ.get("TASKCENTER_ADMIN_PASSWORD") or None
     retention = timedelta(days=retention_days)
 
@@ -285,8 +285,8 @@ def worker(
     Like serve, it says at stop how many MariaDB instance servers keep running.
     """
     _setup_logging(log_level)
-    where = _check_store(database_url, data_dir)
     registry = _registry(handlers)
+    where = _check_store(database_url, data_dir)
     config = WorkerConfig(
         concurrency, timedelta(seconds=lease_seconds), grace=grace_seconds, maintenance_interval=check_seconds
     )
