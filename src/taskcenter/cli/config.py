@@ -15,7 +15,7 @@ from __future__ import annotations
 import tomllib
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup, TyperOption
@@ -49,7 +49,7 @@ def apply_config_file(ctx: typer.Context, path: Path | None) -> Path | None:
     return path
 
 
-def _refuse(path: Path, problem: str) -> None:
+def _refuse(path: Path, problem: str) -> NoReturn:
     typer.echo(f"error: config file {path}: {problem}", err=True)
     raise typer.Exit(2)  # ExitCode.USAGE
 
