@@ -96,7 +96,9 @@ def test_bad_database_url_fails_clearly(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
     )
-    assert result.returncode == 1 and "unsupported database URL" in result.stderr
+    # 2: a usage error (the README's exit codes), as for a bad option.
+    assert result.returncode == 2 and "unsupported database URL" in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
 def test_a_database_url_the_poll_lookups_cannot_use_fails_at_start(pg_url: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -27,6 +27,36 @@ class JobListing:
     jobs: list[Job]
     total_count: int
     action_names: list[str]  # every job name the project has used (for the console's filter)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectSummary:
+    """A project as the operator's `taskcenter project list` shows it."""
+
+    id: str
+    name: str
+    created: datetime
+    users: tuple[str, ...]  # its users' names, sorted
+
+
+def project_summaries(rows: Iterable[tuple[str, str, datetime, str | None]]) -> list[ProjectSummary]:
+    """Summaries from (id, name, created, user name or None) rows, in the rows' order."""
+    projects: dict[str, tuple[str, datetime, list[str]]] = {}
+    for project_id, name, created, user in rows:
+        users = projects.setdefault(project_id, (name, created, []))[2]
+        if user is not None:
+            users.append(user)
+    return [
+        ProjectSummary(pid, name, created, tuple(users)) for pid, (name, created, users) in projects.items()
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectInUse:
+    """Why a project cannot be deleted yet: what it still has running or holding resources."""
+
+    live_instances: int  # instances not deleted (createfail ones included: they have records)
+    unfinished_jobs: int
 
 
 class Store(Protocol):
@@ -197,4 +227,26 @@ class Store(Protocol):
 
     async def get_token(self, token_hash: str) -> IssuedToken | None:
         """The token with this hash, expired or not (the caller says which), or None."""
+        ...
+
+    # Identity, for the operator's command line
+    async def list_projects(self) -> list[ProjectSummary]:
+        """Every project, oldest first, with its users' names."""
+        ...
+
+    async def delete_project(self, project_id: str) -> ProjectInUse | None:
+        """Delete the project with its users, their access keys and tokens, all or nothing.
+
+        Refused, nothing deleted, while it has instances not deleted or jobs not ended: then
+        what it still has is returned. None once deleted (or when there is no such project).
+        Its ended jobs stay until retention purges them.
+        """
+        ...
+
+    async def reset_credentials(self, user_id: str, password_hash: str, key: AccessKey | None) -> bool:
+        """Give the user a new password hash and revoke its tokens, all or nothing.
+
+        With ``key`` (which must belong to the user), it replaces every access key the user had.
+        False for an unknown user.
+        """
         ...

@@ -21,13 +21,13 @@ from taskcenter.domain.errors import (
     JobRunByWorker,
     LeaseLost,
 )
-from taskcenter.domain.instance import Backup, DbInstance
+from taskcenter.domain.instance import Backup, DbInstance, InstanceStatus
 from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, apply_patch, stored_params
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
 from taskcenter.domain.requests import JobFilter, Page, ScheduleFilter
 from taskcenter.domain.status import JobStatus
 from taskcenter.domain.wire import sub_task_to_json
-from taskcenter.storage.base import JobListing, LeaseStatus
+from taskcenter.storage.base import JobListing, LeaseStatus, ProjectInUse, ProjectSummary, project_summaries
 from taskcenter.storage.migrations import check_schema, migrations
 from taskcenter.storage.postgres_listen import Listener
 from taskcenter.storage.postgres_polls import PostgresPolls
@@ -640,6 +640,51 @@ class PostgresStore:
             return None
         principal = Principal(row[1], row[2], row[3], row[4], row[5])
         return IssuedToken(row[0], principal, row[6], row[7])
+
+    async def list_projects(self) -> list[ProjectSummary]:
+        rows = await self._pool.fetch(
+            "SELECT p.id, p.name, p.created_at, u.name FROM projects p "
+            "LEFT JOIN users u ON u.project_id = p.id ORDER BY p.created_at, p.id, u.name"
+        )
+        return project_summaries((r[0], r[1], r[2], r[3]) for r in rows)
+
+    async def delete_project(self, project_id: str) -> ProjectInUse | None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            instances = await conn.fetchval(
+                "SELECT count(*) FROM instances WHERE project_id = $1 AND status <> $2",
+                project_id,
+                InstanceStatus.DELETED,
+            )
+            jobs = await conn.fetchval(
+                "SELECT count(*) FROM jobs WHERE project_id = $1 AND ended_at IS NULL", project_id
+            )
+            if instances or jobs:
+                return ProjectInUse(instances, jobs)
+            users = "SELECT id FROM users WHERE project_id = $1"
+            await conn.execute(
+                f"DELETE FROM tokens WHERE project_id = $1 OR user_id IN ({users})", project_id
+            )
+            await conn.execute(f"DELETE FROM access_keys WHERE user_id IN ({users})", project_id)
+            await conn.execute("DELETE FROM users WHERE project_id = $1", project_id)
+            await conn.execute("DELETE FROM projects WHERE id = $1", project_id)
+        return None
+
+    async def reset_credentials(self, user_id: str, password_hash: str, key: AccessKey | None) -> bool:
+        async with self._pool.acquire() as conn, conn.transaction():
+            updated = await conn.execute(
+                "UPDATE users SET password_hash = $1 WHERE id = $2", password_hash, user_id
+            )
+            if updated != "UPDATE 1":
+                return False
+            await conn.execute("DELETE FROM tokens WHERE user_id = $1", user_id)
+            if key is not None:
+                await conn.execute("DELETE FROM access_keys WHERE user_id = $1", user_id)
+                await conn.execute(
+                    "INSERT INTO access_keys (access_key, secret_key, user_id, created_at) "
+                    "VALUES ($1,$2,$3,$4)",
+                    key.access_key, key.secret_key, user_id, datetime.now(UTC),
+                )  # fmt: skip
+        return True
 
 
 async def _locked_job(conn: Conn, job_id: str) -> Job | None:

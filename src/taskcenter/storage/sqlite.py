@@ -28,12 +28,12 @@ from taskcenter.domain.errors import (
     JobRunByWorker,
     LeaseLost,
 )
-from taskcenter.domain.instance import Backup, DbInstance
+from taskcenter.domain.instance import Backup, DbInstance, InstanceStatus
 from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, apply_patch, stored_params
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
 from taskcenter.domain.requests import JobFilter, Page, ScheduleFilter
 from taskcenter.domain.status import JobStatus
-from taskcenter.storage.base import JobListing, LeaseStatus
+from taskcenter.storage.base import JobListing, LeaseStatus, ProjectInUse, ProjectSummary, project_summaries
 from taskcenter.storage.migrations import check_schema, migrations
 from taskcenter.storage.rows import dump_sub_tasks, from_us, load_sub_tasks, opt_from_us, to_us
 from taskcenter.storage.sqlite_polls import SqlitePolls
@@ -650,6 +650,53 @@ class SqliteStore:
             return None
         principal = Principal(row[1], row[2], row[3], row[4], bool(row[5]))
         return IssuedToken(row[0], principal, from_us(row[6]), from_us(row[7]))
+
+    async def list_projects(self) -> list[ProjectSummary]:
+        rows = self._reader.execute(
+            "SELECT p.id, p.name, p.created_us, u.name FROM projects p "
+            "LEFT JOIN users u ON u.project_id = p.id ORDER BY p.created_us, p.id, u.name"
+        ).fetchall()
+        return project_summaries((r[0], r[1], from_us(r[2]), r[3]) for r in rows)
+
+    async def delete_project(self, project_id: str) -> ProjectInUse | None:
+        def tx(conn: sqlite3.Connection) -> ProjectInUse | None:
+            (instances,) = conn.execute(
+                "SELECT count(*) FROM instances WHERE project_id = ? AND status <> ?",
+                (project_id, InstanceStatus.DELETED),
+            ).fetchone()
+            (jobs,) = conn.execute(
+                "SELECT count(*) FROM jobs WHERE project_id = ? AND ended_us IS NULL", (project_id,)
+            ).fetchone()
+            if instances or jobs:
+                return ProjectInUse(instances, jobs)
+            users = "SELECT id FROM users WHERE project_id = ?"
+            conn.execute(
+                f"DELETE FROM tokens WHERE project_id = ? OR user_id IN ({users})", (project_id, project_id)
+            )
+            conn.execute(f"DELETE FROM access_keys WHERE user_id IN ({users})", (project_id,))
+            conn.execute("DELETE FROM users WHERE project_id = ?", (project_id,))
+            conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))
+            return None
+
+        return await self._write(tx)
+
+    async def reset_credentials(self, user_id: str, password_hash: str, key: AccessKey | None) -> bool:
+        def tx(conn: sqlite3.Connection) -> bool:
+            updated = conn.execute(
+                "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)
+            ).rowcount
+            if updated != 1:
+                return False
+            conn.execute("DELETE FROM tokens WHERE user_id = ?", (user_id,))
+            if key is not None:
+                conn.execute("DELETE FROM access_keys WHERE user_id = ?", (user_id,))
+                conn.execute(
+                    "INSERT INTO access_keys (access_key, secret_key, user_id, created_us) VALUES (?,?,?,?)",
+                    (key.access_key, key.secret_key, user_id, to_us(datetime.now(UTC))),
+                )
+            return True
+
+        return await self._write(tx)
 
 
 class _Rollback(Exception):

@@ -1,12 +1,13 @@
-"""The taskcenter command: serve the API, create projects."""
+"""`taskcenter serve` and `taskcenter worker`: the API and the job engine."""
 
 from __future__ import annotations
 
 import asyncio
-import json
+import errno
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,38 +24,27 @@ from rich.panel import Panel
 from taskcenter import __version__
 from taskcenter.api.app import create_app
 from taskcenter.api.protocol import HttpProtocol
+from taskcenter.cli.common import (
+    DEFAULT_DATA_DIR,
+    CommandError,
+    ConfigFile,
+    DatabaseUrl,
+    DataDir,
+    ExitCode,
+    fail,
+    store_location,
+)
+from taskcenter.cli.instances import report_running_servers
 from taskcenter.domain.clock import system_clock
 from taskcenter.engine.registry import Registry, load_registry
 from taskcenter.engine.runner import engine_running
 from taskcenter.engine.worker import WorkerConfig
-from taskcenter.identity.accounts import NameTaken, bootstrap_admin, create_project
+from taskcenter.identity.accounts import bootstrap_admin
 from taskcenter.mariadb.handlers import SERVICE
 from taskcenter.mariadb.service import InstanceService
 from taskcenter.storage import Store, open_store
-from taskcenter.storage.factory import describe
 
 log = logging.getLogger("taskcenter")
-app = typer.Typer(help="taskcenter: the TaurusDB task center, self-hosted.", no_args_is_help=True)
-project_app = typer.Typer(help="Manage projects (tenants).", no_args_is_help=True)
-app.add_typer(project_app, name="project")
-
-DataDir = Annotated[
-    Path,
-    typer.Option(
-        "--data-dir",
-        envvar="TASKCENTER_DATA_DIR",
-        help="Where the embedded SQLite store lives.",
-    ),
-]
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="TASKCENTER_DATABASE_URL",
-        help="postgresql://user@host:port/db for a shared store; default: SQLite in the data dir.",
-    ),
-]
-DEFAULT_DATA_DIR = Path("taskcenter-data")
 
 
 def _announce_admin(credentials_json: dict[str, str]) -> None:
@@ -62,14 +52,21 @@ def _announce_admin(credentials_json: dict[str, str]) -> None:
     lines = "\n".join(f"{k:<11} {v}" for k, v in credentials_json.items())
     console.print(
         Panel(
-            f"{lines}\n\nShown once: save them now (the password is kept only as a hash).",
+            f"{lines}\n\nShown once: save them now (the password is kept only as a hash).\n"
+            "Lost them? `taskcenter admin credentials rotate` on this store prints new ones.",
             title="taskcenter: admin account created",
         )
     )
 
 
+Host = Annotated[str, typer.Option(envvar="TASKCENTER_HOST", help="Address to listen on.")]
+Port = Annotated[int, typer.Option(envvar="TASKCENTER_PORT", help="Port to listen on.")]
 RetentionDays = Annotated[
     int, typer.Option(envvar="TASKCENTER_RETENTION_DAYS", help="Days a finished job stays visible.")
+]
+Workers = Annotated[
+    bool,
+    typer.Option("--workers/--no-workers", envvar="TASKCENTER_WORKERS", help="Run jobs in this process too."),
 ]
 Handlers = Annotated[
     list[str] | None,
@@ -79,16 +76,31 @@ Handlers = Annotated[
         help="A module whose `registry` adds job handlers (repeatable).",
     ),
 ]
-Concurrency = Annotated[int, typer.Option(help="Jobs one worker runs at once.")]
+Concurrency = Annotated[
+    int, typer.Option(envvar="TASKCENTER_CONCURRENCY", help="Jobs one worker runs at once.")
+]
 LeaseSeconds = Annotated[
-    int, typer.Option(help="A running job's lease; a lost worker's jobs are rescued after it.")
+    int,
+    typer.Option(
+        envvar="TASKCENTER_LEASE_SECONDS",
+        help="A running job's lease; a lost worker's jobs are rescued after it.",
+    ),
 ]
 GraceSeconds = Annotated[
-    float, typer.Option(help="On SIGTERM, how long running jobs get to finish before hand-back.")
+    float,
+    typer.Option(
+        envvar="TASKCENTER_GRACE_SECONDS",
+        help="On SIGTERM, how long running jobs get to finish before hand-back.",
+    ),
 ]
 CheckSeconds = Annotated[
-    float, typer.Option(help="Seconds between maintenance rounds (rescue of lost jobs, purge).")
+    float,
+    typer.Option(
+        envvar="TASKCENTER_CHECK_SECONDS",
+        help="Seconds between maintenance rounds (rescue of lost jobs, purge).",
+    ),
 ]
+AccessLog = Annotated[bool, typer.Option(envvar="TASKCENTER_ACCESS_LOG", help="Log every request.")]
 LogLevel = Annotated[str, typer.Option(envvar="TASKCENTER_LOG_LEVEL")]
 
 
@@ -96,13 +108,44 @@ def _setup_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+def _listen(host: str, port: int) -> list[socket.socket]:
+    """The listening sockets for host:port, bound before anything else is created.
+
+    As asyncio's create_server binds them (one per address the host resolves to), so a port
+    that is taken stops the start before the store, the admin account or a worker exist.
+    """
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --host (or TASKCENTER_HOST)")
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(addresses):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(2048)  # uvicorn's default backlog
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            fail(
+                f"cannot listen on {host}:{port}: the port is already in use; "
+                "choose another with --port (or TASKCENTER_PORT, or port in the config file)"
+            )
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    return sockets
+
+
 def _check_store(database_url: str | None, data_dir: Path) -> str:
     """Where the store is, once it opened and migrated; else one clear line and exit."""
     try:
-        where = describe(database_url, data_dir)
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        where = store_location(database_url, data_dir)
+    except CommandError as exc:
+        fail(str(exc), exc.code)
 
     async def preflight() -> None:
         await (await open_store(database_url, data_dir)).close()
@@ -110,8 +153,7 @@ def _check_store(database_url: str | None, data_dir: Path) -> str:
     try:
         asyncio.run(preflight())
     except Exception as exc:
-        typer.echo(f"error: cannot open the store at {where}: {exc}", err=True)
-        raise typer.Exit(1) from None
+        fail(f"cannot open the store at {where}: {exc}")
     return where
 
 
@@ -119,23 +161,29 @@ def _registry(modules: list[str] | None) -> Registry:
     try:
         return load_registry(modules or [])
     except (ImportError, ValueError) as exc:
-        typer.echo(f"error: cannot load handlers: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(f"cannot load handlers: {exc}", ExitCode.USAGE)
 
 
 @asynccontextmanager
 async def _engine_with_instances(
     store: Store, registry: Registry, retention: timedelta, config: WorkerConfig, root: Path
 ) -> AsyncIterator[None]:
-    """The worker and maintenance, with the MariaDB instances of ``root`` re-adopted first."""
+    """The worker and maintenance, with the MariaDB instances of ``root`` re-adopted first.
+
+    At stop, once the engine stopped, it says how many instance servers keep running. Here,
+    not after uvicorn's run(): that re-raises the SIGTERM it caught, so nothing after it runs.
+    """
     service = InstanceService(store, system_clock, root)
     await service.reconcile()
-    async with engine_running(store, registry, system_clock, retention, config, {SERVICE: service}):
-        janitor = asyncio.create_task(_clean_up_dead_creates(service, config.maintenance_interval * 6))
-        try:
-            yield
-        finally:
-            janitor.cancel()
+    try:
+        async with engine_running(store, registry, system_clock, retention, config, {SERVICE: service}):
+            janitor = asyncio.create_task(_clean_up_dead_creates(service, config.maintenance_interval * 6))
+            try:
+                yield
+            finally:
+                janitor.cancel()
+    finally:
+        report_running_servers(root)
 
 
 async def _clean_up_dead_creates(service: InstanceService, interval: float) -> None:
@@ -147,28 +195,31 @@ async def _clean_up_dead_creates(service: InstanceService, interval: float) -> N
             log.exception("cleaning up dead instance creates failed; retrying")
 
 
-@app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    host: Host = "127.0.0.1",
+    port: Port = 8080,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
     retention_days: RetentionDays = 30,
-    workers: Annotated[
-        bool, typer.Option("--workers/--no-workers", help="Run jobs in this process too.")
-    ] = True,
+    workers: Workers = True,
     handlers: Handlers = None,
     concurrency: Concurrency = 10,
     lease_seconds: LeaseSeconds = 30,
     grace_seconds: GraceSeconds = 30.0,
     check_seconds: CheckSeconds = 5.0,
-    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    access_log: AccessLog = False,
     log_level: LogLevel = "info",
+    config_file: ConfigFile = None,
 ) -> None:
-    """Run the task-center API (and, unless --no-workers, a worker and maintenance)."""
+    """Run the task-center API (and, unless --no-workers, a worker and maintenance).
+
+    At stop it says how many MariaDB instance servers keep running: they are detached by
+    design (the next start adopts them); `taskcenter instances stop-all` stops them.
+    """
     _setup_logging(log_level)
-    where = _check_store(database_url, data_dir)
+    sockets = _listen(host, port)  # first: a taken port must stop the start before anything exists
     registry = _registry(handlers)
+    where = _check_store(database_url, data_dir)
     admin_password = os.environ.get("TASKCENTER_ADMIN_PASSWORD") or None
     retention = timedelta(days=retention_days)
 
@@ -212,12 +263,11 @@ def serve(
             lifespan="on",
         )
     )
-    server.run()
+    server.run(sockets=sockets)
     if not server.started:
-        sys.exit(1)
+        sys.exit(ExitCode.STARTUP)
 
 
-@app.command()
 def worker(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
@@ -228,14 +278,20 @@ def worker(
     grace_seconds: GraceSeconds = 30.0,
     check_seconds: CheckSeconds = 5.0,
     log_level: LogLevel = "info",
+    config_file: ConfigFile = None,
 ) -> None:
-    """Run a standalone worker (and its share of maintenance); any number may share PostgreSQL."""
+    """Run a standalone worker (and its share of maintenance); any number may share PostgreSQL.
+
+    Like serve, it says at stop how many MariaDB instance servers keep running.
+    """
     _setup_logging(log_level)
-    where = _check_store(database_url, data_dir)
     registry = _registry(handlers)
+    where = _check_store(database_url, data_dir)
     config = WorkerConfig(
         concurrency, timedelta(seconds=lease_seconds), grace=grace_seconds, maintenance_interval=check_seconds
     )
+
+    root = data_dir.resolve() / "instances"
 
     async def run() -> None:
         store = await open_store(database_url, data_dir)
@@ -245,7 +301,6 @@ def worker(
             loop.add_signal_handler(sig, stop.set)
         try:
             retention = timedelta(days=retention_days)
-            root = data_dir.resolve() / "instances"
             async with _engine_with_instances(store, registry, retention, config, root):
                 log.info("taskcenter %s worker on %s; SIGTERM stops it gracefully", __version__, where)
                 await stop.wait()
@@ -254,40 +309,3 @@ def worker(
             await store.close()
 
     uvloop.run(run())
-
-
-class StoreUnavailable(Exception):
-    """The store named on the command line could not be opened."""
-
-
-@project_app.command("create")
-def project_create(
-    name: Annotated[str, typer.Argument(help="Project name; its user gets the same name.")],
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    database_url: DatabaseUrl = None,
-) -> None:
-    """Create a project with one user and an access key; print them as one JSON object."""
-
-    async def run() -> dict[str, str]:
-        try:
-            store = await open_store(database_url, data_dir)
-        except ValueError:
-            raise
-        except Exception as exc:  # unreachable, refused, not migratable: one line, no traceback
-            where = describe(database_url, data_dir)
-            raise StoreUnavailable(f"cannot open the store at {where}: {exc}") from exc
-        try:
-            return (await create_project(store, name)).as_json()
-        finally:
-            await store.close()
-
-    try:
-        credentials = asyncio.run(run())
-    except (NameTaken, ValueError, StoreUnavailable) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(json.dumps(credentials))
-
-
-def main() -> None:
-    app()
