@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.types import Scope, Send
@@ -40,8 +41,11 @@ def services(scope: Scope) -> Services:
 
 
 async def authenticate(scope: Scope, body: bytes = b"") -> Principal:
+    # The path as sent, which the signature covers: "path" is percent-decoded once already. A
+    # server without raw_path gets it re-encoded (all but an encoded "/" comes back the same).
+    raw_path = scope.get("raw_path") or quote(scope["path"]).encode()
     return await services(scope).authenticator.authenticate(
-        scope["method"], scope["path"], scope["query_string"], scope["headers"], body
+        scope["method"], raw_path, scope["query_string"], scope["headers"], body
     )
 
 
