@@ -6,6 +6,7 @@ import hashlib
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import orjson
@@ -264,3 +265,48 @@ def test_an_unknown_access_key_is_answered_as_a_wrong_signature(
     logged = [r.getMessage() for r in caplog.records if "authentication failed" in r.getMessage()]
     assert any("access key (AK) is unknown" in line for line in logged), logged
     assert any("does not match" in line and "unknown" not in line for line in logged), logged
+
+
+# --- Repeated wrong passwords lock the name (issue 18) ----------------------------------------
+
+
+def _password_body(name: str, password: str) -> dict[str, Any]:
+    return {
+        "auth": {
+            "identity": {"methods": ["password"], "password": {"user": {"name": name, "password": password}}}
+        }
+    }
+
+
+def test_repeated_wrong_passwords_lock_the_user_name(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    """Five wrong passwords lock a name for a minute, the right password included, as IAM locks
+    a user; an unknown name is locked alike, so the lock tells nothing of which names exist."""
+    c = api.creds["a"]
+    with caplog.at_level(logging.INFO, logger="taskcenter.identity"):
+        answers = {}
+        for name in (c.user, "no-such-user"):
+            statuses = [
+                api.http.post("/v3/auth/tokens", json=_password_body(name, "wrong")).status_code
+                for _ in range(50)
+            ]
+            assert statuses == [401] * 5 + [429] * 45  # 50 wrong passwords in a row were all answered
+            locked = api.http.post("/v3/auth/tokens", json=_password_body(name, c.password))
+            assert locked.status_code == 429 and "X-Subject-Token" not in locked.headers
+            zh = api.http.post(
+                "/v3/auth/tokens", json=_password_body(name, c.password), headers={"X-Language": "zh-cn"}
+            )
+            answers[name] = (locked.json(), zh.json())
+    real, unknown = answers[c.user], answers["no-such-user"]
+    assert real == unknown
+    assert real[0]["error_code"] == "APIGW.0308"
+    assert "Too many failed logins" in real[0]["error_msg"] and "60 seconds" in real[0]["error_msg"]
+    assert real[1]["error_msg"].startswith("登录失败次数过多") and "60 秒" in real[1]["error_msg"]
+    logged = [r.getMessage() for r in caplog.records if "locked" in r.getMessage()]
+    assert any("'tenant-a'" in line for line in logged), logged
+    # Another name from the same address is not locked, and the lock ends.
+    assert (
+        api.http.post("/v3/auth/tokens", json=_password_body("tenant-b", api.creds["b"].password)).status_code
+        == 201
+    )
+    api.clock.advance(seconds=61)
+    assert api.http.post("/v3/auth/tokens", json=_password_body(c.user, c.password)).status_code == 201

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
@@ -14,6 +14,7 @@ from taskcenter.domain.errors import NotAuthorized, PayloadTooLarge
 from taskcenter.domain.principals import Principal
 from taskcenter.engine.registry import Registry
 from taskcenter.identity.authenticator import Authenticator
+from taskcenter.identity.throttle import LoginThrottle
 from taskcenter.mariadb.service import InstanceService
 from taskcenter.storage.base import Store
 
@@ -29,6 +30,7 @@ class Services:
     retention: timedelta
     registry: Registry
     instances: InstanceService | None = None  # the local MariaDB driver, where enabled
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)  # this node's failed logins
 
     def visible_since(self) -> datetime:
         return self.clock() - self.retention
