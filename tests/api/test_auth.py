@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
+import orjson
 import pytest
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
+from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
+from huaweicloudsdkgaussdb.v3 import GaussDBClient, ShowGaussMySqlInstanceInfoRequest
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
@@ -165,3 +173,140 @@ def test_passwords_and_tokens_are_not_stored_in_the_clear(api: Api) -> None:
     assert token not in dump
     assert api.creds["a"].password not in dump
     assert "$argon2id$" in dump
+
+
+# --- A body changed after signing (issue 18) -------------------------------------------------
+
+
+def _job_body(api: Api, name: str) -> bytes:
+    return orjson.dumps({"project_id": api.creds["a"].project_id, "name": name})
+
+
+@pytest.mark.parametrize("declare_hash", [True, False])
+def test_a_body_changed_after_signing_is_refused(api: Api, declare_hash: bool) -> None:
+    """The signature covers the body: its hash is the body's own, whether or not the client
+    declared it in X-Sdk-Content-Sha256 (a declared one was trusted, and any body went through)."""
+    c = api.creds["admin"]
+    url = f"{api.url}/internal/v1/jobs"
+    signed = _job_body(api, "CreateGaussDBforMySQLInstance")
+    declared = {"X-Sdk-Content-Sha256": hashlib.sha256(signed).hexdigest()} if declare_hash else {}
+    headers = sign(c.access_key, c.secret_key, "POST", url, signed, declared)
+    assert ("X-Sdk-Content-Sha256" in headers) is declare_hash
+    changed = _job_body(api, "DeleteGaussDBforMySQLInstance")
+    response = httpx.post(url, content=changed, headers=headers)
+    assert_401(response, "X-Sdk-Content-Sha256" if declare_hash else "signature fail")
+    listing = api.get(f"/v3/{api.creds['a'].project_id}/immediate-jobs")
+    assert listing.json()["total_count"] == 0
+    # The request as signed still goes through, the declared hash included.
+    assert httpx.post(url, content=signed, headers=headers).status_code == 201
+
+
+def test_a_declared_body_hash_must_be_the_bodys(api: Api) -> None:
+    """A declared hash that is not the body's SHA-256 in lower-case hex is refused even when it
+    is what was signed: the SDK's UNSIGNED-PAYLOAD (sent for content types other than JSON)
+    would leave the body unsigned."""
+    c = api.creds["admin"]
+    url = f"{api.url}/internal/v1/jobs"
+    body = _job_body(api, "CreateGaussDBforMySQLInstance")
+    real = hashlib.sha256(body).hexdigest()
+    for declared in ("UNSIGNED-PAYLOAD", real.upper(), real[:-1], "0" * 64):
+        headers = sign(c.access_key, c.secret_key, "POST", url, body, {"X-Sdk-Content-Sha256": declared})
+        assert_401(httpx.post(url, content=body, headers=headers), "X-Sdk-Content-Sha256")
+    # Without a body the declared value does not matter: the SDK signs an empty payload's hash.
+    headers = sign(
+        c.access_key, c.secret_key, "GET", url + "/x", b"", {"X-Sdk-Content-Sha256": "UNSIGNED-PAYLOAD"}
+    )
+    assert httpx.get(url + "/x", headers=headers).status_code == 400  # signed; "x" is no job id
+
+
+# --- Paths as the client sent them (issue 18) ------------------------------------------------
+
+ODD_IDS = ["a%41b", "a%2Fb", "100%", "a b", "a+b", "任务-1", "x~y.z_1-2"]
+
+
+@pytest.mark.parametrize("instance_id", ODD_IDS)
+def test_the_official_sdk_is_verified_for_any_id_in_the_path(api: Api, instance_id: str) -> None:
+    """The SDK signs the path it sends, percent-encoded once; the server hands the application
+    that path decoded once, and verifying that decoded path refused the SDK's valid signature
+    for an id holding "%41". The answer is the route's own: no such instance, not 401."""
+    c = api.creds["a"]
+    client = (
+        GaussDBClient.new_builder()
+        .with_credentials(BasicCredentials(c.access_key, c.secret_key, c.project_id))
+        .with_endpoints([api.url])
+        .build()
+    )
+    with pytest.raises(ClientRequestException) as refused:
+        client.show_gauss_my_sql_instance_info(ShowGaussMySqlInstanceInfoRequest(instance_id=instance_id))
+    assert (refused.value.status_code, refused.value.error_code) == (404, "DBS.200045"), refused.value
+
+
+# --- One answer for an unknown key and a wrong signature (issue 18) --------------------------
+
+
+def test_an_unknown_access_key_is_answered_as_a_wrong_signature(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whether an access key exists is not told to the client, in English or Chinese; the
+    server's log says which it was."""
+    c = api.creds["a"]
+    url = f"{api.url}{api.job_path()}?id={uuid.uuid4()}"
+    answers = []
+    with caplog.at_level(logging.INFO, logger="taskcenter.api"):
+        for language in ("en-us", "zh-cn"):
+            extra = {"X-Language": language}
+            unknown = api.http.get(url, headers=sign("NOSUCHKEY", "s", "GET", url, headers=extra))
+            wrong = api.http.get(url, headers=sign(c.access_key, "wrong-secret", "GET", url, headers=extra))
+            assert unknown.status_code == wrong.status_code == 401
+            assert unknown.json() == wrong.json()
+            answers.append(unknown.json()["error_msg"])
+    assert "signature" in answers[0] and "access key" in answers[0]
+    assert answers[1].startswith("IAM认证信息错误") and "签名" in answers[1]
+    logged = [r.getMessage() for r in caplog.records if "authentication failed" in r.getMessage()]
+    assert any("access key (AK) is unknown" in line for line in logged), logged
+    assert any("does not match" in line and "unknown" not in line for line in logged), logged
+
+
+# --- Repeated wrong passwords lock the name (issue 18) ----------------------------------------
+
+
+def _password_body(name: str, password: str) -> dict[str, Any]:
+    return {
+        "auth": {
+            "identity": {"methods": ["password"], "password": {"user": {"name": name, "password": password}}}
+        }
+    }
+
+
+def test_repeated_wrong_passwords_lock_the_user_name(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    """Five wrong passwords lock a name for a minute, the right password included, as IAM locks
+    a user; an unknown name is locked alike, so the lock tells nothing of which names exist."""
+    c = api.creds["a"]
+    with caplog.at_level(logging.INFO, logger="taskcenter.identity"):
+        answers = {}
+        for name in (c.user, "no-such-user"):
+            statuses = [
+                api.http.post("/v3/auth/tokens", json=_password_body(name, "wrong")).status_code
+                for _ in range(50)
+            ]
+            assert statuses == [401] * 5 + [429] * 45  # 50 wrong passwords in a row were all answered
+            locked = api.http.post("/v3/auth/tokens", json=_password_body(name, c.password))
+            assert locked.status_code == 429 and "X-Subject-Token" not in locked.headers
+            zh = api.http.post(
+                "/v3/auth/tokens", json=_password_body(name, c.password), headers={"X-Language": "zh-cn"}
+            )
+            answers[name] = (locked.json(), zh.json())
+    real, unknown = answers[c.user], answers["no-such-user"]
+    assert real == unknown
+    assert real[0]["error_code"] == "APIGW.0308"
+    assert "Too many failed logins" in real[0]["error_msg"] and "60 seconds" in real[0]["error_msg"]
+    assert real[1]["error_msg"].startswith("登录失败次数过多") and "60 秒" in real[1]["error_msg"]
+    logged = [r.getMessage() for r in caplog.records if "locked" in r.getMessage()]
+    assert any("'tenant-a'" in line for line in logged), logged
+    # Another name from the same address is not locked, and the lock ends.
+    assert (
+        api.http.post("/v3/auth/tokens", json=_password_body("tenant-b", api.creds["b"].password)).status_code
+        == 201
+    )
+    api.clock.advance(seconds=61)
+    assert api.http.post("/v3/auth/tokens", json=_password_body(c.user, c.password)).status_code == 201

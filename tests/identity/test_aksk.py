@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
@@ -23,7 +24,15 @@ def verify(method: str, url: str, headers: dict[str, str], body: bytes = b"", sk
     head = aksk.parse_authorization(lowered[b"authorization"])
     _, signature = aksk.split_authorization(lowered[b"authorization"])
     aksk.verify(
-        sk.encode(), head, signature, method, path, query.encode("latin-1"), lowered, body, time.time()
+        sk.encode(),
+        head,
+        signature,
+        method,
+        path.encode(),
+        query.encode("latin-1"),
+        lowered,
+        body,
+        time.time(),
     )
 
 
@@ -130,8 +139,9 @@ def test_malformed_authorization_says_so(value: str) -> None:
 
 
 def test_canonical_uri_matches_the_sdk() -> None:
-    assert aksk.canonical_uri("/v3/p1/jobs") == "/v3/p1/jobs/"
-    assert aksk.canonical_uri("/v3/a b/jobs/") == "/v3/a%20b/jobs/"
+    assert aksk.canonical_uri(b"/v3/p1/jobs") == "/v3/p1/jobs/"
+    assert aksk.canonical_uri(b"/v3/a%20b/jobs/") == "/v3/a%20b/jobs/"
+    assert aksk.canonical_uri(b"/v3/a%2541b/jobs") == "/v3/a%2541b/jobs/"  # decoded once, not twice
 
 
 def test_the_signature_itself_must_be_64_hex_digits_in_either_case() -> None:
@@ -169,9 +179,10 @@ def test_plain_and_encoded_requests_sign_alike(path: str, query: str) -> None:
     head = aksk.parse_authorization(lowered[b"authorization"])
     _, signature = aksk.split_authorization(lowered[b"authorization"])
     now = time.time()
-    aksk.verify(SK.encode(), head, signature, "GET", path, query.encode(), lowered, b"", now)
+    raw_path = quote(path, safe="/~").encode()  # as the SDK sends it
+    aksk.verify(SK.encode(), head, signature, "GET", raw_path, query.encode(), lowered, b"", now)
     with pytest.raises(AuthenticationFailed, match="signature"):
-        aksk.verify(b"other", head, signature, "GET", path, query.encode(), lowered, b"", now)
+        aksk.verify(b"other", head, signature, "GET", raw_path, query.encode(), lowered, b"", now)
 
 
 def test_a_precheck_checks_the_form_and_date_and_never_passes_for_verified() -> None:
@@ -181,25 +192,73 @@ def test_a_precheck_checks_the_form_and_date_and_never_passes_for_verified() -> 
     lowered = {k.lower().encode(): v.encode() for k, v in sign(AK, SK, "GET", url).items()}
     head = aksk.parse_authorization(lowered[b"authorization"])
     now = time.time()
-    aksk.precheck(head, b"0" * 64, lowered, now)
+    aksk.precheck(head, b"0" * 64, lowered, b"", now)
     with pytest.raises(AuthenticationFailed, match="15 minutes"):
-        aksk.precheck(head, b"0" * 64, lowered, now + 901)
+        aksk.precheck(head, b"0" * 64, lowered, b"", now + 901)
     unsigned = {**lowered, b"x-sdk-content-sha256": b"UNSIGNED-PAYLOAD"}
     with pytest.raises(AuthenticationFailed, match="X-Sdk-Content-Sha256"):
-        aksk.precheck(head, b"0" * 64, unsigned, now)
+        aksk.precheck(head, b"0" * 64, unsigned, b"", now)
     with pytest.raises(AuthenticationFailed, match="Authorization header"):
-        aksk.precheck(head, b"0" * 63, lowered, now)
+        aksk.precheck(head, b"0" * 63, lowered, b"", now)
     args = (
         head.signed_headers,
         head.signed_list,
         b"0" * 64,
         "GET",
-        "/v3/p1/jobs",
+        b"/v3/p1/jobs",
         b"id=x",
         lowered,
         b"",
         now,
     )
-    assert _sdk_hmac.check(None, *args) == aksk.UNCHECKED != aksk.VERIFIED
+    assert _sdk_hmac.check(None, *args, False) == aksk.UNCHECKED != aksk.VERIFIED
     with pytest.raises(AuthenticationFailed, match="signature"):
-        aksk.verify(None, head, b"0" * 64, "GET", "/v3/p1/jobs", b"id=x", lowered, b"", now)  # type: ignore[arg-type]
+        aksk.verify(None, head, b"0" * 64, "GET", b"/v3/p1/jobs", b"id=x", lowered, b"", now)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("declare", [True, False])
+def test_the_body_is_the_one_signed_whatever_the_declared_hash(declare: bool) -> None:
+    """The SDK signs a declared X-Sdk-Content-Sha256 in place of the body's hash: a declared
+    value must be the body's SHA-256, checked before the key is even looked up."""
+    url = "http://127.0.0.1:8080/internal/v1/jobs"
+    body, other = b'{"name": "A"}', b'{"name": "B"}'
+    extra = {"X-Sdk-Content-Sha256": hashlib.sha256(body).hexdigest()} if declare else {}
+    headers = sign(AK, SK, "POST", url, body, extra)
+    verify("POST", url, headers, body)
+    with pytest.raises(AuthenticationFailed, match="X-Sdk-Content-Sha256" if declare else "signature"):
+        verify("POST", url, headers, other)
+    lowered = {k.lower().encode(): v.encode() for k, v in headers.items()}
+    head = aksk.parse_authorization(lowered[b"authorization"])
+    _, signature = aksk.split_authorization(lowered[b"authorization"])
+    aksk.precheck(head, signature, lowered, body, time.time())
+    if declare:
+        with pytest.raises(AuthenticationFailed, match="X-Sdk-Content-Sha256 is not the SHA-256"):
+            aksk.precheck(head, signature, lowered, other, time.time())
+
+
+@pytest.mark.parametrize(
+    "declared", ["UNSIGNED-PAYLOAD", "0" * 64, "E3B0C442" * 8, hashlib.sha256(b"{}").hexdigest().upper()]
+)
+def test_a_declared_hash_that_is_not_the_bodys_is_refused_even_when_signed(declared: str) -> None:
+    url = "http://127.0.0.1:8080/internal/v1/jobs"
+    headers = sign(AK, SK, "POST", url, b"{}", {"X-Sdk-Content-Sha256": declared})
+    with pytest.raises(AuthenticationFailed, match="X-Sdk-Content-Sha256 is not the SHA-256"):
+        verify("POST", url, headers, b"{}")
+    # Blank is no declaration (the SDK hashes the body then), and without a body it is unused.
+    verify("POST", url, sign(AK, SK, "POST", url, b"{}", {"X-Sdk-Content-Sha256": " "}), b"{}")
+    verify("GET", url, sign(AK, SK, "GET", url, b"", {"X-Sdk-Content-Sha256": declared}))
+
+
+@pytest.mark.parametrize(
+    "instance_id", ["a%41b", "a%2Fb", "a/b", "100%", "a b", "a+b", "任务-1", "~._-", "%", "%%41"]
+)
+def test_the_sdk_signs_the_path_it_sends_and_that_is_what_is_verified(instance_id: str) -> None:
+    """The official SDK puts each path parameter in the path percent-encoded (quote(safe="")),
+    and its Signer canonicalises that path decoded once: the server must start from the path as
+    sent (ASGI's raw_path), not from the path the server already decoded."""
+    path = f"/v3/p1/instances/{quote(instance_id, safe='')}"
+    url = f"http://127.0.0.1:8080{path}"
+    headers = sign(AK, SK, "GET", url)
+    verify("GET", url, headers)
+    with pytest.raises(AuthenticationFailed, match="signature"):
+        verify("GET", url.replace("/p1/", "/p2/"), headers)

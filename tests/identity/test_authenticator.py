@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from taskcenter.domain.errors import AuthenticationFailed
 from taskcenter.domain.principals import Principal
 from taskcenter.identity import authenticator as authenticator_module
 from taskcenter.identity.accounts import Credentials, create_project
+from taskcenter.identity.aksk import SignatureRefused
 from taskcenter.identity.authenticator import Authenticator
 from taskcenter.storage.sqlite import SqliteStore
 from tests.support import sign
@@ -37,7 +39,7 @@ class Client:
         headers = sign(self.creds.access_key, secret, "GET", self.url, headers=extra)
         raw = [(k.lower().encode(), v.encode("latin-1")) for k, v in headers.items()]
         path, _, query = self.url.removeprefix("http://127.0.0.1:8080").partition("?")
-        return await self.auth.authenticate("GET", path, query.encode(), raw, b"")
+        return await self.auth.authenticate("GET", path.encode(), query.encode(), raw, b"")
 
 
 @pytest.fixture
@@ -83,3 +85,16 @@ async def test_a_known_signer_expires_with_its_key(client: Client, monkeypatch: 
     monkeypatch.setattr(authenticator_module, "monotonic", lambda: start + 61)
     await client.poll(client.creds.secret_key, {"X-Client": "b"})
     assert lookups == 2
+
+
+async def test_an_unknown_key_and_a_wrong_secret_get_one_answer(client: Client) -> None:
+    """Whether an access key exists is not for the client to learn; the reason stays on the
+    exception for the server's log."""
+    with pytest.raises(SignatureRefused) as wrong:
+        await client.poll("not-the-secret")
+    client.creds = dataclasses.replace(client.creds, access_key="NOSUCHKEY")
+    with pytest.raises(SignatureRefused) as unknown:
+        await client.poll("not-the-secret")
+    assert wrong.value.message() == unknown.value.message()
+    assert wrong.value.message("zh-cn") == unknown.value.message("zh-cn")
+    assert "unknown" in unknown.value.reason and "unknown" not in wrong.value.reason

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.types import Scope, Send
@@ -13,6 +14,7 @@ from taskcenter.domain.errors import NotAuthorized, PayloadTooLarge
 from taskcenter.domain.principals import Principal
 from taskcenter.engine.registry import Registry
 from taskcenter.identity.authenticator import Authenticator
+from taskcenter.identity.throttle import LoginThrottle
 from taskcenter.mariadb.service import InstanceService
 from taskcenter.storage.base import Store
 
@@ -28,6 +30,7 @@ class Services:
     retention: timedelta
     registry: Registry
     instances: InstanceService | None = None  # the local MariaDB driver, where enabled
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)  # this node's failed logins
 
     def visible_since(self) -> datetime:
         return self.clock() - self.retention
@@ -40,8 +43,11 @@ def services(scope: Scope) -> Services:
 
 
 async def authenticate(scope: Scope, body: bytes = b"") -> Principal:
+    # The path as sent, which the signature covers: "path" is percent-decoded once already. A
+    # server without raw_path gets it re-encoded (all but an encoded "/" comes back the same).
+    raw_path = scope.get("raw_path") or quote(scope["path"]).encode()
     return await services(scope).authenticator.authenticate(
-        scope["method"], scope["path"], scope["query_string"], scope["headers"], body
+        scope["method"], raw_path, scope["query_string"], scope["headers"], body
     )
 
 

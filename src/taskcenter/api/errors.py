@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from taskcenter.api.responses import error_response, language
 from taskcenter.domain.errors import MethodNotAllowed, RouteNotFound, ServerFailure, TaskcenterError
+from taskcenter.identity.aksk import SignatureRefused
 
 log = logging.getLogger("taskcenter.api")
 
@@ -17,9 +18,11 @@ log = logging.getLogger("taskcenter.api")
 async def taskcenter_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TaskcenterError)
     if exc.http_status == 401:
+        # The client's answer may be worded not to tell what the log may (which access keys exist).
         log.info(
-            "authentication failed request_id=%s path=%s: %s",
-            request.scope["state"]["request_id"], request.url.path, exc.detail,
+            "authentication failed request_id=%s path=%r: %s",
+            request.scope["state"]["request_id"], request.url.path,
+            exc.reason if isinstance(exc, SignatureRefused) else exc.detail,
         )  # fmt: skip
     return error_response(exc, language(request))
 

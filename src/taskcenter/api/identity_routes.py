@@ -15,5 +15,9 @@ async def create_token(request: Request) -> Response:
     body = parse_body(await read_body(request))
     svc = services(request.scope)
     base_url = str(request.base_url).rstrip("/")
-    token, description = await issue_token(svc.store, svc.clock, body, base_url)
+    # The connection's address, which failed logins are counted by: X-Forwarded-For is anyone's
+    # to write.
+    client = request.scope.get("client")
+    address = client[0] if client else None
+    token, description = await issue_token(svc.store, svc.clock, svc.login_throttle, body, base_url, address)
     return JSON(description, status_code=201, headers={"X-Subject-Token": token})

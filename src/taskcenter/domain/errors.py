@@ -208,3 +208,13 @@ class ServerUnavailable(TaskcenterError):
     error_code = "DBS.200047"
     message_en = "The DB instance is not available for this operation."
     message_zh = "实例当前不可用于该操作。"
+
+
+class LoginThrottled(TaskcenterError):
+    """Too many failed logins for one user name or from one client address: locked for a while
+    (identity.throttle), as IAM locks a user. The same answer whether or not the name exists."""
+
+    http_status = 429
+    error_code = "APIGW.0308"  # the cloud's code for a request over its throttling threshold
+    message_en = "Too many failed logins."
+    message_zh = "登录失败次数过多。"

@@ -9,6 +9,11 @@
  * verifies this scheme (the SDK only signs its own requests, in Python); these are its steps,
  * with OpenSSL's SHA-256. A path or query that needs percent-encoding is canonicalised in
  * aksk.py, where Python's quote() is the SDK's own.
+ *
+ * Unlike the signer, this never takes X-Sdk-Content-Sha256 on trust: the SDK puts a declared
+ * value in the canonical request instead of hashing the body, so a verifier that did the same
+ * would accept any body under a signature made for another. A body is always hashed here, and a
+ * declared value must be that hash.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -92,6 +97,7 @@ enum {
     MISMATCH = 6,              /* not the signature of this request with this secret */
     NOT_PLAIN = 7,             /* the path or query needs percent-encoding: aksk.py canonicalises */
     UNCHECKED = 8,             /* all but the signature checked: no secret was given */
+    BODY_HASH_MISMATCH = 9,    /* a body, and an X-Sdk-Content-Sha256 that is not its SHA-256 */
 };
 
 enum { MAX_CLOCK_SKEW_SECONDS = 15 * 60, DATE_SIZE = 16 /* YYYYMMDDTHHMMSSZ */ };
@@ -152,39 +158,40 @@ static long long sdk_date(const char *text, size_t size, int *valid) {
     return days * 86400 + hour * 3600 + minute * 60 + second;
 }
 
-/* The outcome of comparing the signature with the request's (MISMATCH, VERIFIED or NOT_PLAIN),
- * or -1 with an exception set. ``date`` is the 16 characters of X-Sdk-Date; ``declared`` the
- * X-Sdk-Content-Sha256 value or NULL, a reference the caller holds.
+/* Whether a path and query as sent are their own canonical forms (see is_unreserved); if so,
+ * whether the canonical URI adds a "/" and the canonical query an "=". */
+static int is_plain(PyObject *path, PyObject *query, int *slash, int *equals) {
+    const char *uri = PyBytes_AS_STRING(path), *query_text = PyBytes_AS_STRING(query);
+    Py_ssize_t uri_size = PyBytes_GET_SIZE(path), query_size = PyBytes_GET_SIZE(query);
+    for (Py_ssize_t i = 0; i < uri_size; i++)
+        if (!is_unreserved(uri[i]) && uri[i] != '/') return 0;
+    int seen = 0;
+    for (Py_ssize_t i = 0; i < query_size; i++) {
+        if (query_text[i] == '=') {
+            if (seen++) return 0; /* a second "=" belongs to the value: encoded */
+        } else if (!is_unreserved(query_text[i])) {
+            return 0;
+        }
+    }
+    *slash = uri_size == 0 || uri[uri_size - 1] != '/';
+    *equals = query_size > 0 && !seen;
+    return 1;
+}
+
+/* The outcome of comparing the signature with the request's (MISMATCH or VERIFIED), or -1 with
+ * an exception set. ``date`` is the 16 characters of X-Sdk-Date; ``payload_hash`` the 64 hex
+ * digits of the body's SHA-256; ``slash`` and ``equals`` what is_plain() said, or 0 for a
+ * canonical URI and query.
  *
  * The canonical request is the method, URI and query, one "name:value" line per signed header
  * (the value stripped, "" when absent), the signed list and the payload's hash, joined by
  * newlines; its SHA-256 goes into "SDK-HMAC-SHA256\n<date>\n<hex digest>", which is signed with
  * the secret and compared with the signature in constant time. */
 static int signed_outcome(PyObject *secret, PyObject *names, PyObject *signed_list, const char *signature,
-                          PyObject *method, PyObject *path, PyObject *query, PyObject *headers, PyObject *body,
-                          const char *date, PyObject *declared) {
-    const char *uri, *query_text = PyBytes_AS_STRING(query);
-    Py_ssize_t uri_size, query_size = PyBytes_GET_SIZE(query);
-    int slash = 0, equals = 0; /* a "/" to end the URI, an "=" to end the query */
-    if (PyBytes_Check(path)) {
-        uri = PyBytes_AS_STRING(path);
-        uri_size = PyBytes_GET_SIZE(path);
-    } else {
-        uri = PyUnicode_AsUTF8AndSize(path, &uri_size);
-        if (uri == NULL) return -1;
-        for (Py_ssize_t i = 0; i < uri_size; i++)
-            if (!is_unreserved(uri[i]) && uri[i] != '/') return NOT_PLAIN;
-        slash = uri_size == 0 || uri[uri_size - 1] != '/';
-        int seen = 0;
-        for (Py_ssize_t i = 0; i < query_size; i++) {
-            if (query_text[i] == '=') {
-                if (seen++) return NOT_PLAIN; /* a second "=" belongs to the value: encoded */
-            } else if (!is_unreserved(query_text[i])) {
-                return NOT_PLAIN;
-            }
-        }
-        equals = query_size > 0 && !seen;
-    }
+                          PyObject *method, PyObject *path, PyObject *query, int slash, int equals,
+                          PyObject *headers, const char *payload_hash, const char *date) {
+    const char *uri = PyBytes_AS_STRING(path), *query_text = PyBytes_AS_STRING(query);
+    Py_ssize_t uri_size = PyBytes_GET_SIZE(path), query_size = PyBytes_GET_SIZE(query);
     Py_ssize_t method_size;
     const char *method_text = PyUnicode_AsUTF8AndSize(method, &method_size);
     if (method_text == NULL) return -1;
@@ -238,27 +245,12 @@ static int signed_outcome(PyObject *secret, PyObject *names, PyObject *signed_li
     ADD("\n", 1);
     ADD_OBJECT(signed_list);
     ADD("\n", 1);
-
-    unsigned char digest[EVP_MAX_MD_SIZE], mac[EVP_MAX_MD_SIZE];
-    unsigned int digest_size = 0, mac_size = 0;
-    char hex_digest[2 * EVP_MAX_MD_SIZE];
-    /* The payload's hash: of nothing, as declared by the client, or of the body. */
-    if (!failed && PyBytes_GET_SIZE(body) > 0 && declared != NULL && PyBytes_GET_SIZE(declared) > 0) {
-        ADD_OBJECT(declared);
-    } else if (!failed && PyBytes_GET_SIZE(body) == 0) {
-        ADD(empty_hash, sizeof empty_hash);
-    } else if (!failed) {
-        if (!sha256(PyBytes_AS_STRING(body), (size_t)PyBytes_GET_SIZE(body), NULL, 0, digest, &digest_size)) {
-            PyErr_SetString(PyExc_RuntimeError, "SHA-256 failed");
-            failed = 1;
-        } else {
-            hex(digest, digest_size, hex_digest);
-            ADD(hex_digest, 2 * (size_t)digest_size);
-        }
-    }
+    ADD(payload_hash, 64);
 #undef ADD
 #undef ADD_OBJECT
 
+    unsigned char digest[EVP_MAX_MD_SIZE], mac[EVP_MAX_MD_SIZE];
+    unsigned int digest_size = 0, mac_size = 0;
     char to_sign[16 + DATE_SIZE + 1 + 2 * EVP_MAX_MD_SIZE];
     if (!failed && !sha256(request.data, request.size, NULL, 0, digest, &digest_size)) {
         PyErr_SetString(PyExc_RuntimeError, "SHA-256 failed");
@@ -290,30 +282,33 @@ static int signed_outcome(PyObject *secret, PyObject *names, PyObject *signed_li
     return difference ? MISMATCH : VERIFIED;
 }
 
-/* check(secret, names, signed_list, signature, method, path, query, headers, body, now) -> outcome
+/* check(secret, names, signed_list, signature, method, path, query, headers, body, now, canonical)
+ *     -> outcome
  *
  * Whether a request is signed as huaweicloudsdkcore's Signer signs it, in the order a client
  * should learn what is wrong: the signature's form, the signed X-Sdk-Date and its distance from
- * ``now`` (epoch seconds), X-Sdk-Content-Sha256 being signed; then the signature itself, which
- * with ``secret`` None is not checked (UNCHECKED: what can be refused before the key is known).
- * ``path`` is the request's path (str) and ``query`` its raw query string, canonicalised here
- * when they need no percent-encoding (NOT_PLAIN otherwise); or ``path`` is bytes, and both are
- * the canonical URI and query already. */
+ * ``now`` (epoch seconds), X-Sdk-Content-Sha256 being signed and, with a body, being the body's
+ * hash; then the signature itself, which with ``secret`` None is not checked (UNCHECKED: what can
+ * be refused before the key is known). ``path`` and ``query`` are the raw path and query string
+ * as the client sent them, canonicalised here when they need no percent-encoding (NOT_PLAIN
+ * otherwise); or, with ``canonical`` true, the canonical URI and query already. */
 static PyObject *check(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 10) {
-        PyErr_SetString(PyExc_TypeError, "check() takes 10 arguments");
+    if (nargs != 11) {
+        PyErr_SetString(PyExc_TypeError, "check() takes 11 arguments");
         return NULL;
     }
     PyObject *secret = args[0], *names = args[1], *signed_list = args[2], *given = args[3], *method = args[4];
     PyObject *path = args[5], *query = args[6], *headers = args[7], *body = args[8];
     if ((secret != Py_None && !PyBytes_Check(secret)) || !PyTuple_Check(names) || !PyBytes_Check(signed_list) ||
-        !PyBytes_Check(given) || !PyUnicode_Check(method) || !(PyUnicode_Check(path) || PyBytes_Check(path)) ||
-        !PyBytes_Check(query) || !PyDict_Check(headers) || !PyBytes_Check(body)) {
+        !PyBytes_Check(given) || !PyUnicode_Check(method) || !PyBytes_Check(path) || !PyBytes_Check(query) ||
+        !PyDict_Check(headers) || !PyBytes_Check(body)) {
         PyErr_SetString(PyExc_TypeError, "check() got an argument of the wrong type");
         return NULL;
     }
     double now = PyFloat_AsDouble(args[9]);
     if (now == -1.0 && PyErr_Occurred()) return NULL;
+    int canonical = PyObject_IsTrue(args[10]);
+    if (canonical < 0) return NULL;
 
     const char *signature = PyBytes_AS_STRING(given);
     if (PyBytes_GET_SIZE(given) != 64) return PyLong_FromLong(MALFORMED_SIGNATURE);
@@ -321,7 +316,7 @@ static PyObject *check(PyObject *module, PyObject *const *args, Py_ssize_t nargs
         if (!is_hex(signature[i])) return PyLong_FromLong(MALFORMED_SIGNATURE);
 
     /* The values looked up here are borrowed from the dict; a later lookup could (in principle)
-     * run code that drops them, so the date is copied and the declared hash held. */
+     * run code that drops them, so the date is copied and the declared hash used before any. */
     PyObject *found = PyDict_GetItemWithError(headers, date_name);
     if (found == NULL && PyErr_Occurred()) return NULL;
     if (found == NULL || !PyBytes_Check(found) || PyBytes_GET_SIZE(found) == 0 || !has_name(names, "x-sdk-date", 10))
@@ -338,18 +333,43 @@ static PyObject *check(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     if (declared != NULL && !PyBytes_Check(declared)) declared = NULL;
     if (declared != NULL && PyBytes_GET_SIZE(declared) > 0 && !has_name(names, "x-sdk-content-sha256", 20))
         return PyLong_FromLong(UNSIGNED_CONTENT_HASH);
+    /* Before the body is hashed: a path that aksk.py must canonicalise comes back with its body. */
+    int slash = 0, equals = 0;
+    if (secret != Py_None && !canonical && !is_plain(path, query, &slash, &equals))
+        return PyLong_FromLong(NOT_PLAIN);
+
+    /* The payload's hash is the body's own; a GET's empty body costs nothing. */
+    const char *payload_hash = empty_hash;
+    char body_hash[2 * EVP_MAX_MD_SIZE];
+    if (PyBytes_GET_SIZE(body) > 0) {
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned int size = 0;
+        if (!sha256(PyBytes_AS_STRING(body), (size_t)PyBytes_GET_SIZE(body), NULL, 0, digest, &size)) {
+            PyErr_SetString(PyExc_RuntimeError, "SHA-256 failed");
+            return NULL;
+        }
+        hex(digest, size, body_hash);
+        payload_hash = body_hash;
+        if (declared != NULL && PyBytes_GET_SIZE(declared) > 0) {
+            const char *value = PyBytes_AS_STRING(declared);
+            size_t value_size = (size_t)PyBytes_GET_SIZE(declared);
+            while (value_size > 0 && is_space(value[0])) value++, value_size--; /* as signed: stripped */
+            while (value_size > 0 && is_space(value[value_size - 1])) value_size--;
+            /* Blank is absent, for the SDK too (it hashes the body when the stripped value is ""). */
+            if (value_size > 0 && (value_size != 64 || memcmp(value, body_hash, 64) != 0))
+                return PyLong_FromLong(BODY_HASH_MISMATCH);
+        }
+    }
     if (secret == Py_None) return PyLong_FromLong(UNCHECKED);
 
-    Py_XINCREF(declared);
-    int outcome = signed_outcome(secret, names, signed_list, signature, method, path, query, headers, body, date,
-                                 declared);
-    Py_XDECREF(declared);
+    int outcome = signed_outcome(secret, names, signed_list, signature, method, path, query, slash, equals,
+                                 headers, payload_hash, date);
     return outcome < 0 ? NULL : PyLong_FromLong(outcome);
 }
 
 static PyMethodDef methods[] = {
     {"check", (PyCFunction)(void (*)(void))check, METH_FASTCALL,
-     "check(secret, names, signed_list, signature, method, path, query, headers, body, now) -> outcome"},
+     "check(secret, names, signed_list, signature, method, path, query, headers, body, now, canonical) -> outcome"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -376,7 +396,7 @@ PyMODINIT_FUNC PyInit__sdk_hmac(void) {
 #define OUTCOME(name) PyModule_AddIntConstant(created, #name, name) < 0
     if (OUTCOME(VERIFIED) || OUTCOME(MALFORMED_SIGNATURE) || OUTCOME(NO_DATE) || OUTCOME(MALFORMED_DATE) ||
         OUTCOME(DATE_SKEW) || OUTCOME(UNSIGNED_CONTENT_HASH) || OUTCOME(MISMATCH) || OUTCOME(NOT_PLAIN) ||
-        OUTCOME(UNCHECKED)) {
+        OUTCOME(UNCHECKED) || OUTCOME(BODY_HASH_MISMATCH)) {
         Py_DECREF(created);
         return NULL;
     }

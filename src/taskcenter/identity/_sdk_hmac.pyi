@@ -10,6 +10,7 @@ UNSIGNED_CONTENT_HASH: int
 MISMATCH: int
 NOT_PLAIN: int
 UNCHECKED: int
+BODY_HASH_MISMATCH: int
 
 def check(
     secret: bytes | None,
@@ -17,9 +18,10 @@ def check(
     signed_list: bytes,
     signature: bytes,
     method: str,
-    path: str | bytes,
+    path: bytes,
     query: bytes,
     headers: dict[bytes, bytes],
     body: bytes,
     now: float,
+    canonical: bool,
 ) -> int: ...

@@ -80,15 +80,16 @@ class Authenticator:
     async def authenticate(
         self,
         method: str,
-        path: str,
+        raw_path: bytes,
         query_string: bytes,
         raw_headers: Iterable[tuple[bytes, bytes]],
         body: bytes,
     ) -> Principal:
         """The caller's principal, or AuthenticationFailed saying what is wrong.
 
-        ``raw_headers`` are (lower-case name, value) byte pairs as ASGI servers give them; they
-        stay bytes (see aksk).
+        ``raw_path`` is the path as the client sent it, not percent-decoded (ASGI's raw_path: a
+        signature covers what was sent); ``raw_headers`` are (lower-case name, value) byte pairs
+        as ASGI servers give them; they stay bytes (see aksk).
         """
         headers = dict(raw_headers)
         token = headers.get(b"x-auth-token")
@@ -96,9 +97,10 @@ class Authenticator:
             return await self._from_token(token)
         authorization = headers.get(b"authorization")
         if authorization:
-            return await self._from_signature(authorization, method, path, query_string, headers, body)
+            return await self._from_signature(authorization, method, raw_path, query_string, headers, body)
         raise AuthenticationFailed(
-            "x-auth-token not found, and the request is not signed with AK/SK (no Authorization header)."
+            "x-auth-token not found, and the request is not signed with AK/SK (no Authorization header).",
+            "未找到 x-auth-token，请求也没有用 AK/SK 签名（没有 Authorization 请求头）。",
         )
 
     async def _from_token(self, token: bytes) -> Principal:
@@ -106,11 +108,15 @@ class Authenticator:
         if issued is None:
             issued = await self._store.get_token(token_hash(token.decode("latin-1")))
             if issued is None:
-                raise AuthenticationFailed("the X-Auth-Token is not a token this service issued.")
+                raise AuthenticationFailed(
+                    "the X-Auth-Token is not a token this service issued.",
+                    "X-Auth-Token 不是本服务签发的 token。",
+                )
             self._tokens.put(token, issued)
         if issued.expires_at <= self._clock():
             raise AuthenticationFailed(
-                "token expires: the X-Auth-Token expired; get a new one from POST /v3/auth/tokens."
+                "token expires: the X-Auth-Token expired; get a new one from POST /v3/auth/tokens.",
+                "X-Auth-Token 已过期，请通过 POST /v3/auth/tokens 获取新的 token。",
             )
         return issued.principal
 
@@ -118,7 +124,7 @@ class Authenticator:
         self,
         authorization: bytes,
         method: str,
-        path: str,
+        raw_path: bytes,
         query_string: bytes,
         headers: aksk.Headers,
         body: bytes,
@@ -128,20 +134,20 @@ class Authenticator:
         signer = self._signers.get(head_bytes)
         if signer is not None:
             head, secret, principal = signer
-            aksk.verify(secret, head, signature, method, path, query_string, headers, body, now)
+            aksk.verify(secret, head, signature, method, raw_path, query_string, headers, body, now)
             return principal
         head = aksk.parse_authorization(authorization)
         # What needs no key first: a stale or malformed request costs no key lookup.
-        aksk.precheck(head, signature, headers, now)
+        aksk.precheck(head, signature, headers, body, now)
         found = self._keys.get_stamped(head.access_key)
         if found is None:
             stored = await self._store.get_access_key(head.access_key)
             if stored is None:
-                raise AuthenticationFailed("the access key (AK) is unknown.")
+                raise aksk.SignatureRefused("the access key (AK) is unknown.")
             found = (monotonic(), (stored[0].secret_key.encode(), stored[1]))
             self._keys.put(head.access_key, found[1], stamp=found[0])
         fetched, (secret, principal) = found
-        aksk.verify(secret, head, signature, method, path, query_string, headers, body, now)
+        aksk.verify(secret, head, signature, method, raw_path, query_string, headers, body, now)
         # Only a verified request's head is kept: one that anyone could send (an access key is
         # not a secret) would let them fill this cache with whatever headers they like. It
         # expires with the key's entry, so a revoked key is honoured no longer than CACHE_SECONDS.
