@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -228,7 +229,8 @@ ODD_IDS = ["a%41b", "a%2Fb", "100%", "a b", "a+b", "任务-1", "x~y.z_1-2"]
 def test_the_official_sdk_is_verified_for_any_id_in_the_path(api: Api, instance_id: str) -> None:
     """The SDK signs the path it sends, percent-encoded once; the server hands the application
     that path decoded once, and verifying that decoded path refused the SDK's valid signature
-    for an id holding "%41". The answer is the route's own: no such instance, not 401."""
+    for an id holding "%41". The answer is the route's own, not 401: no such instance, or, for
+    an id that cannot be an instance's, the parameter error naming it."""
     c = api.creds["a"]
     client = (
         GaussDBClient.new_builder()
@@ -238,7 +240,11 @@ def test_the_official_sdk_is_verified_for_any_id_in_the_path(api: Api, instance_
     )
     with pytest.raises(ClientRequestException) as refused:
         client.show_gauss_my_sql_instance_info(ShowGaussMySqlInstanceInfoRequest(instance_id=instance_id))
-    assert (refused.value.status_code, refused.value.error_code) == (404, "DBS.200045"), refused.value
+    answer = (refused.value.status_code, refused.value.error_code)
+    if re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", instance_id):
+        assert answer == (404, "DBS.200045"), refused.value
+    else:
+        assert answer == (400, "DBS.200001") and "instance_id" in refused.value.error_msg, refused.value
 
 
 # --- One answer for an unknown key and a wrong signature (issue 18) --------------------------
