@@ -79,6 +79,7 @@ def test_the_minimal_body_creates_with_the_clouds_defaults() -> None:
     assert recorded["tags"] == [] and recorded["enable_binlog"] is False
     assert "backup_strategy" not in recorded and "security_group_id" not in recorded
     assert PASSWORD not in str(recorded) and create.password_hash == native_password_hash(PASSWORD)
+    assert PASSWORD not in repr(create)  # a request logged or in a traceback shows no password
 
 
 def test_every_optional_field_of_the_model_is_taken_and_recorded() -> None:

@@ -11,7 +11,7 @@ reason, never accepted and dropped.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from taskcenter.domain.instance import (
@@ -270,7 +270,7 @@ class RestorePoint:
 class CreateInstance:
     name: str
     flavor: Flavor
-    password: str
+    password: str = field(repr=False)  # never in a log line or a traceback
     mode: str
     region: str
     vpc_id: str
@@ -730,7 +730,7 @@ class DatabaseRight:
 @dataclass(frozen=True, slots=True)
 class NewUser:
     name: str
-    password_hash: str  # mysql_native_password: the plain password is never kept or queued
+    password_hash: str = field(repr=False)  # mysql_native_password: the password is never kept
     hosts: tuple[str, ...] = ("%",)
     databases: tuple[DatabaseRight, ...] = ()
 
