@@ -25,10 +25,12 @@ class Service:
     data_dir: Path
     process: subprocess.Popen[str]
     log: Path
+    database_url: str | None = None
 
     def project(self, name: str) -> dict[str, str]:
+        store = ["--database-url", self.database_url] if self.database_url else []
         out = subprocess.run(
-            [*TASKCENTER, "project", "create", name, "--data-dir", str(self.data_dir)],
+            [*TASKCENTER, "project", "create", name, "--data-dir", str(self.data_dir), *store],
             check=True,
             capture_output=True,
             text=True,
@@ -37,8 +39,15 @@ class Service:
         return result
 
 
-def start_service(data_dir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Service:
+def start_service(
+    data_dir: Path,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+    database_url: str | None = None,
+) -> Service:
     port = free_port()
+    if database_url:
+        args = (*args, "--database-url", database_url)
     log = data_dir.parent / f"serve-{port}.log"
     data_dir.mkdir(parents=True, exist_ok=True)
     with log.open("w") as log_file:
@@ -56,7 +65,7 @@ def start_service(data_dir: Path, env: dict[str, str] | None = None, args: tuple
             raise RuntimeError(f"taskcenter serve exited: {log.read_text()}")
         try:
             if httpx.get(f"{url}/health").status_code == 200:
-                return Service(url, data_dir, process, log)
+                return Service(url, data_dir, process, log, database_url)
         except httpx.TransportError:
             time.sleep(0.05)
     process.kill()

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from huaweicloudsdkgaussdb.v3 import (
     CancelScheduleTask,
     CancelScheduleTaskRequest,
     DeleteGaussMySqlInstanceRequest,
+    GaussDBClient,
     ListScheduleJobsRequest,
+    RestartGaussMySqlInstanceRequest,
     ShowGaussMySqlInstanceInfoRequest,
     ShowGaussMySqlJobInfoRequest,
+    ShowTaskDetailsRequest,
+    TaurusRestartInstanceRequest,
 )
 
-from tests.acceptance.conftest import start_service, stop_service
+from tests.acceptance.conftest import TASKCENTER, start_service, stop_service
 from tests.acceptance.test_instances import _kill, connect, create_request, endpoint_of, wait_job
 from tests.acceptance.test_official_sdk import sdk_client
 from tests.support import sign
@@ -125,3 +131,89 @@ def test_a_delayed_resize_waits_for_the_maintenance_window_and_can_be_cancelled(
         stop_service(service)
         for pidfile in (tmp_path / "data" / "instances").glob("*/mysqld.pid"):
             _kill(pidfile)
+
+
+def wait_failed(client: GaussDBClient, job_id: str, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = client.show_gauss_my_sql_job_info(ShowGaussMySqlJobInfoRequest(id=job_id)).job
+        if job.status not in ("Pending", "Running"):
+            assert job.status == "Failed", (job.status, job.fail_reason)
+            return job
+        assert time.monotonic() < deadline, f"{job.name} still {job.status}"
+        time.sleep(0.2)
+
+
+def run_worker_until_ready(data_dir: Path, pg_url: str, log: Path) -> None:
+    """A standalone `taskcenter worker` starts, says it is ready, and stops cleanly on SIGTERM."""
+    with log.open("w") as out:
+        worker = subprocess.Popen(
+            [*TASKCENTER, "worker", "--data-dir", str(data_dir), "--database-url", pg_url],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while "SIGTERM stops it" not in log.read_text():
+        assert worker.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+    worker.terminate()
+    assert worker.wait(30) == 0, log.read_text()
+
+
+def assert_fails_on_the_wrong_node(client: GaussDBClient, instance_id: str, job_id: str, node: Path) -> None:
+    """The job ends Failed saying the instance is not on this node, with no step left Running."""
+    reason = wait_failed(client, job_id).fail_reason
+    assert "is not on this node" in reason and str(node) in reason, reason
+    assert "Error" not in reason and "Errno" not in reason, reason
+    steps = client.show_task_details(ShowTaskDetailsRequest(instance_id=instance_id, job_id=job_id))
+    assert [s.sub_task_name for s in steps.sub_task_list or [] if s.status == "Running"] == []
+
+
+def test_two_nodes_on_one_postgresql_run_only_the_servers_they_hold(tmp_path: Path, pg_url: str) -> None:
+    """Each node has its own --data-dir; an instance's server lives in the one that created it."""
+    node_a, node_b = tmp_path / "a", tmp_path / "b"
+    first = start_service(node_a, ENV, database_url=pg_url)
+    tenant = first.project("acme")
+    try:
+        client = sdk_client(first, tenant)
+        created = client.create_gauss_my_sql_instance(create_request("held-by-a"))
+        wait_job(client, created.job_id)
+    finally:
+        stop_service(first)
+    instance_id = created.instance.id
+    pidfile = node_a / "instances" / instance_id / "mysqld.pid"
+    pid = int(pidfile.read_text())
+    restart = RestartGaussMySqlInstanceRequest(instance_id=instance_id, body=TaurusRestartInstanceRequest())
+    delete = DeleteGaussMySqlInstanceRequest(instance_id=instance_id)
+    try:
+        # Node B holds none of A's files: it starts all the same, and so does a standalone worker
+        # (both stopped at start-up on the error log of A's instance, which they could not open).
+        second = start_service(node_b, ENV, database_url=pg_url)
+        try:
+            run_worker_until_ready(tmp_path / "c", pg_url, tmp_path / "worker.log")
+            assert "Traceback" not in second.log.read_text() + (tmp_path / "worker.log").read_text()
+            # An operation that lands on B fails saying why; A's server is untouched and the
+            # instance is not marked deleted.
+            client = sdk_client(second, tenant)
+            job_id = client.restart_gauss_my_sql_instance(restart).job_id
+            assert_fails_on_the_wrong_node(client, instance_id, job_id, node_b)
+            job_id = client.delete_gauss_my_sql_instance(delete).job_id
+            assert_fails_on_the_wrong_node(client, instance_id, job_id, node_b)
+            assert int(pidfile.read_text()) == pid
+            os.kill(pid, 0)  # still running
+            shown = client.show_gauss_my_sql_instance_info(
+                ShowGaussMySqlInstanceInfoRequest(instance_id=instance_id)
+            )
+            assert shown.instance.id == instance_id
+        finally:
+            stop_service(second)
+        # Back on A, the instance is run as before.
+        third = start_service(node_a, ENV, database_url=pg_url)
+        try:
+            client = sdk_client(third, tenant)
+            wait_job(client, client.delete_gauss_my_sql_instance(delete).job_id)
+            assert not pidfile.parent.exists()
+        finally:
+            stop_service(third)
+    finally:
+        _kill(pidfile)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pymysql
 import pytest
@@ -37,6 +40,7 @@ from huaweicloudsdkgaussdb.v3 import (
     MysqlResetPasswordRequest,
     MysqlResizeFlavor,
     MysqlRestorePoint,
+    MysqlTags,
     ResetGaussMySqlPasswordRequest,
     RestartGaussMySqlInstanceRequest,
     ShowGaussMySqlBackupListRequest,
@@ -49,8 +53,10 @@ from huaweicloudsdkgaussdb.v3 import (
 
 from tests.acceptance.conftest import Service, start_service, stop_service
 from tests.acceptance.test_official_sdk import sdk_client
+from tests.support import sign
 
-PASSWORD = "Tc-Passw0rd!"
+PASSWORD = "Tc-Passw0rd!"  # the README's examples use it too
+README = Path(__file__).parents[2] / "README.md"
 
 
 @pytest.fixture
@@ -80,24 +86,25 @@ def wait_job(client: GaussDBClient, job_id: str, timeout: float = 120) -> Any:
         time.sleep(0.2)
 
 
-def create_request(name: str, restore: MysqlRestorePoint | None = None) -> CreateGaussMySqlInstanceRequest:
-    return CreateGaussMySqlInstanceRequest(
-        body=MysqlInstanceRequest(
-            charge_info=MysqlChargeInfo(charge_mode="postPaid"),
-            region="eu-de",
-            name=name,
-            datastore=MysqlDatastoreInReq(type="gaussdb-mysql", version="8.0.22"),
-            mode="Cluster",
-            flavor_ref="gaussdb.mysql.small.x86.2",
-            vpc_id="vpc-local",
-            subnet_id="subnet-local",
-            password=PASSWORD,
-            backup_strategy=MysqlBackupStrategy(start_time="08:00-09:00"),
-            availability_zone_mode="single",
-            slave_count=0,
-            restore_point=restore,
-        )
-    )
+def create_request(
+    name: str, restore: MysqlRestorePoint | None = None, **fields: Any
+) -> CreateGaussMySqlInstanceRequest:
+    body: dict[str, Any] = {
+        "charge_info": MysqlChargeInfo(charge_mode="postPaid"),
+        "region": "eu-de",
+        "name": name,
+        "datastore": MysqlDatastoreInReq(type="gaussdb-mysql", version="8.0.22"),
+        "mode": "Cluster",
+        "flavor_ref": "gaussdb.mysql.small.x86.2",
+        "vpc_id": "vpc-local",
+        "subnet_id": "subnet-local",
+        "password": PASSWORD,
+        "backup_strategy": MysqlBackupStrategy(start_time="08:00-09:00"),
+        "availability_zone_mode": "single",
+        "slave_count": 0,
+        "restore_point": restore,
+    }
+    return CreateGaussMySqlInstanceRequest(body=MysqlInstanceRequest(**{**body, **fields}))
 
 
 def connect(endpoint: str, password: str = PASSWORD, **kw: Any) -> pymysql.Connection:  # type: ignore[type-arg]
@@ -109,9 +116,25 @@ def endpoint_of(job: Any) -> str:
     return str(orjson.loads(job.raw_content)["job"]["entities"]["instance"]["endpoint"])
 
 
+def server_settings(endpoint: str, password: str = PASSWORD) -> tuple[Any, ...]:
+    """What the running server really has: its time zone, table-name case rule and binary log."""
+    with connect(endpoint, password) as conn, conn.cursor() as cur:
+        cur.execute("SELECT @@time_zone, @@lower_case_table_names, @@log_bin")
+        row = cur.fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def server_pid(service: Service, instance_id: str) -> int:
+    return int((service.data_dir / "instances" / instance_id / "mysqld.pid").read_text())
+
+
 def test_create_backup_restore_restart_resize_delete(cloud: tuple[Service, GaussDBClient]) -> None:
     service, client = cloud
-    created = client.create_gauss_my_sql_instance(create_request("orders-db"))
+    tags = [MysqlTags(key="env", value="prod"), MysqlTags(key="团队", value="")]
+    created = client.create_gauss_my_sql_instance(
+        create_request("orders-db", time_zone="UTC+08:00", enable_binlog=True, tags=tags)
+    )
     instance_id, job_id = created.instance.id, created.job_id
     assert created.instance.status == "BUILD"
     assert client.show_gauss_my_sql_instance_info(
@@ -127,6 +150,9 @@ def test_create_backup_restore_restart_resize_delete(cloud: tuple[Service, Gauss
         and entities["instance"]["datastore"]["type"] == "gaussdb-mysql"
     )
     assert done.instance.id == instance_id
+    # The create request's server options are on the running server (lower_case_table_names: the
+    # cloud's default, 1; MariaDB's own is 0).
+    assert server_settings(endpoint) == ("+08:00", 1, 1)
 
     with connect(endpoint) as conn, conn.cursor() as cur:
         cur.execute("CREATE DATABASE shop")
@@ -139,6 +165,9 @@ def test_create_backup_restore_restart_resize_delete(cloud: tuple[Service, Gauss
     assert [i.id for i in listed.instances] == [instance_id] and listed.instances[0].private_ips == [
         "127.0.0.1"
     ]
+    for answered in (shown.instance, listed.instances[0]):
+        assert [(t.key, t.value) for t in answered.tags] == [("env", "prod"), ("团队", "")]
+        assert answered.time_zone == "UTC+08:00"
 
     backup = client.create_gauss_my_sql_backup(
         CreateGaussMySqlBackupRequest(
@@ -155,6 +184,7 @@ def test_create_backup_restore_restart_resize_delete(cloud: tuple[Service, Gauss
         create_request(
             "orders-copy",
             MysqlRestorePoint(source_instance_id=instance_id, type="backup", backup_id=backup.backup.id),
+            lower_case_table_names=0,
         )
     )
     restored = wait_job(client, restore.job_id)
@@ -166,11 +196,18 @@ def test_create_backup_restore_restart_resize_delete(cloud: tuple[Service, Gauss
     with connect(copy_endpoint) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*), max(item) FROM shop.orders")
         assert cur.fetchone() == (100, "item-99")
+    assert server_settings(copy_endpoint) == ("+00:00", 0, 0)  # its own request's, not the source's
 
+    # A restart really restarts: another server process, and a connection from before is gone.
+    pid_before = server_pid(service, instance_id)
+    held = connect(endpoint)
     restart = client.restart_gauss_my_sql_instance(
         RestartGaussMySqlInstanceRequest(instance_id=instance_id, body=TaurusRestartInstanceRequest())
     )
     wait_job(client, restart.job_id)
+    assert server_pid(service, instance_id) != pid_before
+    with pytest.raises(pymysql.err.MySQLError):
+        held.ping(reconnect=False)
     with connect(endpoint) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM shop.orders")
         assert cur.fetchone() == (100,)
@@ -187,6 +224,7 @@ def test_create_backup_restore_restart_resize_delete(cloud: tuple[Service, Gauss
     with connect(endpoint) as conn, conn.cursor() as cur:
         cur.execute("SELECT @@innodb_buffer_pool_size, @@max_connections")
         assert cur.fetchone() == (128 * 1024 * 1024, 200)
+    assert server_settings(endpoint) == ("+08:00", 1, 1)  # the new flavor's settings keep the rest
     detail = client.show_gauss_my_sql_instance_info(
         ShowGaussMySqlInstanceInfoRequest(instance_id=instance_id)
     )
@@ -211,12 +249,28 @@ def test_create_backup_restore_restart_resize_delete(cloud: tuple[Service, Gauss
         connect(endpoint, connect_timeout=2)
 
 
+def readme_block(language: str) -> str:
+    """The README's create example in ``language``, as a user pastes it."""
+    marker = r"<!-- tested by tests/acceptance/test_instances.py[^>]*-->\n"
+    (block,) = re.findall(marker + f"```{language}\n(.*?)\n```", README.read_text(), re.S)
+    return block
+
+
 def test_databases_users_password_and_discovery(cloud: tuple[Service, GaussDBClient]) -> None:
-    service, client = cloud
-    created = client.create_gauss_my_sql_instance(create_request("app-db"))
-    wait_job(client, created.job_id)
-    endpoint = endpoint_of(client.show_gauss_my_sql_job_info(ShowGaussMySqlJobInfoRequest(id=created.job_id)))
-    instance_id = created.instance.id
+    service, _ = cloud
+    # The instance comes from the README's curl example, pasted as it is, with a token.
+    tenant = service.project("readme")
+    env = {"TC": service.url, "PROJECT_ID": tenant["project_id"], "TC_USER": tenant["user"],
+           "TC_PASSWORD": tenant["password"], "PATH": os.environ["PATH"]}  # fmt: skip
+    script = ["bash", "-euo", "pipefail", "-c", readme_block("sh")]
+    pasted = subprocess.run(script, env=env, capture_output=True, text=True, timeout=60)
+    assert pasted.returncode == 0, pasted.stderr
+    answer = orjson.loads(pasted.stdout)
+    assert answer["instance"]["status"] == "BUILD", answer
+    client = sdk_client(service, tenant)
+    wait_job(client, answer["job_id"])
+    instance_id, job_id = answer["instance"]["id"], answer["job_id"]
+    endpoint = endpoint_of(client.show_gauss_my_sql_job_info(ShowGaussMySqlJobInfoRequest(id=job_id)))
 
     job = client.create_gauss_my_sql_database(
         CreateGaussMySqlDatabaseRequest(
@@ -277,20 +331,57 @@ def test_databases_users_password_and_discovery(cloud: tuple[Service, GaussDBCli
 
 
 def test_validation_and_one_operation_at_a_time(cloud: tuple[Service, GaussDBClient]) -> None:
-    _, client = cloud
-    for field, change in (
-        ("name", {"name": "x"}),
-        ("password", {"password": "weak"}),
-        ("flavor_ref", {"flavor_ref": "gaussdb.mysql.huge"}),
+    service, client = cloud
+    for field, value in (
+        ("name", "x"),
+        ("password", "weak"),
+        ("flavor_ref", "gaussdb.mysql.huge"),
+        ("region", ""),
+        ("slave_count", 2),
+        ("backup_strategy", MysqlBackupStrategy(start_time="garbage")),
+        ("time_zone", "Asia/Shanghai"),
+        ("lower_case_table_names", 2),
+        ("tags", [MysqlTags(key="bad key", value="v")]),
     ):
         request = create_request("valid-name")
-        setattr(request.body, field, change[field])
+        setattr(request.body, field, value)
         with pytest.raises(ClientRequestException) as error:
             client.create_gauss_my_sql_instance(request)
-        assert error.value.status_code == 400 and field in error.value.error_msg
+        assert error.value.status_code == 400 and f"{field}" in error.value.error_msg
+    # Every problem of a request at once, and whole messages in Chinese.
+    request = create_request("x", region="", slave_count=2, time_zone="UTC+8")
+    request.x_language = "zh-cn"
+    with pytest.raises(ClientRequestException) as error:
+        client.create_gauss_my_sql_instance(request)
+    message = error.value.error_msg
+    assert all(f"{f}:" in message for f in ("name", "region", "slave_count", "time_zone")), message
+    assert "暂不能创建只读节点" in message and "must" not in message
     assert client.list_immediate_jobs(ListImmediateJobsRequest()).total_count == 0  # no job made
+    assert client.list_gauss_my_sql_instances(ListGaussMySqlInstancesRequest()).total_count == 0
 
-    created = client.create_gauss_my_sql_instance(create_request("busy-db"))
+    # Bodies whose wrong types once answered 500 name the field (checked before the instance is).
+    tenant = service.project("probe")
+    for path, body, field in (
+        ("db-users", {"users": [{"name": "u1", "password": "App-Passw0rd", "databases": True}]},
+         "users[0].databases"),
+        ("databases", {"databases": [{"name": "shop", "character_set": "utf8mb4", "users": 1}]},
+         "databases[0].users"),
+        ("restart", {"delay": "tonight"}, "delay"),
+        ("action", {"resize_flavor": "large"}, "resize_flavor"),
+        ("password", {"password": ["New-Passw0rd"]}, "password"),
+    ):  # fmt: skip
+        url = f"{service.url}/v3/{tenant['project_id']}/instances/no-such-instance/{path}"
+        raw = orjson.dumps(body)
+        headers = sign(tenant["access_key"], tenant["secret_key"], "POST", url, raw)
+        answer = httpx.post(url, content=raw, headers=headers)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error_code"] == "DBS.200001" and f"{field}:" in answer.json()["error_msg"]
+
+    # The README's SDK example, as pasted (only the endpoint is this test's).
+    namespace = {"ak": tenant["access_key"], "sk": tenant["secret_key"], "project_id": tenant["project_id"]}
+    exec(readme_block("python").replace("http://127.0.0.1:8080", service.url), namespace)
+    created, client = namespace["created"], namespace["client"]
+    assert created.instance.status == "BUILD"
     with pytest.raises(ClientRequestException) as busy:
         client.delete_gauss_my_sql_instance(DeleteGaussMySqlInstanceRequest(instance_id=created.instance.id))
     assert busy.value.status_code == 409 and busy.value.error_code == "DBS.200019"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,16 +14,23 @@ from taskcenter.api.context import Services, authenticate, read_body, require_pr
 from taskcenter.api.responses import JSON
 from taskcenter.domain.errors import InstanceBusy, InstanceNotFound, InvalidParameter
 from taskcenter.domain.instance import (
-    DATASTORE,
     ENGINE_VERSION,
     Backup,
     DbInstance,
     InstanceStatus,
-    check_backup_name,
-    check_flavor,
-    check_password,
     native_password_hash,
     parse_instance_id,
+)
+from taskcenter.domain.instance_requests import (
+    parse_create,
+    parse_create_backup,
+    parse_databases,
+    parse_datastore_name,
+    parse_flavor_query,
+    parse_password,
+    parse_resize,
+    parse_restart,
+    parse_users,
 )
 from taskcenter.domain.instance_wire import (
     created_backup,
@@ -33,10 +39,9 @@ from taskcenter.domain.instance_wire import (
     instance_detail,
     listed_backup,
     listed_instance,
-    parse_create,
 )
 from taskcenter.domain.job import SECRETS, Instance, Job, NewJob
-from taskcenter.domain.problems import Problems
+from taskcenter.domain.problems import Problems, bad
 from taskcenter.domain.requests import parse_body, parse_int
 from taskcenter.domain.status import JobStatus
 from taskcenter.mariadb.service import InstanceService
@@ -46,7 +51,9 @@ MAINTENANCE_HOUR = 18  # the window the instance detail shows: 18:00-22:00 UTC
 
 def _instances(svc: Services) -> InstanceService:
     if svc.instances is None:
-        raise InvalidParameter("instance_id: this node does not run instances.")
+        raise InvalidParameter(
+            "instance_id: this node does not run instances.", "instance_id: 此节点不运行实例。"
+        )
     return svc.instances
 
 
@@ -68,12 +75,10 @@ async def _instance(svc: Services, project_id: str, instance_id: str) -> DbInsta
     return instance
 
 
-def _maintenance_window(svc: Services, delay: Any) -> datetime | None:
-    """With ``delay`` true: the start of the instance's next maintenance window (18:00 UTC)."""
-    if delay in (None, False):
+def _maintenance_window(svc: Services, delay: bool) -> datetime | None:
+    """With ``delay``: the start of the instance's next maintenance window (18:00 UTC)."""
+    if not delay:
         return None
-    if delay is not True:
-        raise InvalidParameter("delay: must be true or false.")
     now = svc.clock()
     start = now.replace(hour=MAINTENANCE_HOUR, minute=0, second=0, microsecond=0)
     return start if start > now else start + timedelta(days=1)
@@ -104,28 +109,27 @@ async def create_instance(request: Request) -> Response:
     """POST /v3/{project_id}/instances (create, or restore into a new instance)."""
     body = await read_body(request)
     svc, project_id = await _project(request, body)
-    name, flavor, password, echoed, restore = parse_create(parse_body(body))
-    params: dict[str, Any] = {SECRETS: {"password_hash": native_password_hash(password)}}
+    create = parse_create(parse_body(body))
+    params: dict[str, Any] = {SECRETS: {"password_hash": create.password_hash}}
     job_name = "CreateGaussDBforMySQLInstance"
-    if restore is not None:
-        source = await _instance(svc, project_id, str(restore["source_instance_id"]))
-        if restore.get("type", "backup") != "backup" or not restore.get("backup_id"):
-            raise InvalidParameter("restore_point: only restores from a backup (type backup, backup_id).")
-        backup = await svc.store.get_backup(project_id, str(restore["backup_id"]))
+    if create.restore is not None:
+        source = await _instance(svc, project_id, create.restore.source_instance_id)
+        backup = await svc.store.get_backup(project_id, create.restore.backup_id)
         if backup is None or backup.instance_id != source.id or backup.status != "COMPLETED":
-            raise InvalidParameter("restore_point.backup_id: no completed backup of that instance.")
+            raise bad("restore_point.backup_id", "no completed backup of that instance has this id.",
+                      "该实例没有此ID的已完成备份。")  # fmt: skip
         params["restore_from"] = str(_instances(svc).backup_file(backup.id))
         job_name = "RestoreGaussDBforMySQLNewInstance"
     now = svc.clock()
     instance = DbInstance(
         id=uuid.uuid4().hex + "in07",
         project_id=project_id,
-        name=name,
+        name=create.name,
         status=InstanceStatus.CREATING,
-        flavor_ref=flavor.spec_code,
+        flavor_ref=create.flavor.spec_code,
         created=now,
         updated=now,
-        request=echoed,
+        request=create.recorded(),
     )
     await svc.store.create_instance(instance)
     job = await _operation(svc, instance, job_name, params)
@@ -161,10 +165,10 @@ async def delete_instance(request: Request) -> Response:
 async def restart_instance(request: Request) -> Response:
     body = await read_body(request)
     svc, project_id = await _project(request, body)
-    fields = parse_body(body) if body.strip() else {}
+    restart = parse_restart(parse_body(body) if body.strip() else {})
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
     _require_normal(svc, instance)
-    run_at = _maintenance_window(svc, fields.get("delay"))
+    run_at = _maintenance_window(svc, restart.delay)
     job = await _operation(svc, instance, "RebootGaussDBforMySQLInstance", {}, run_at)
     return JSON({"job_id": job.id}, status_code=202)
 
@@ -173,38 +177,28 @@ async def resize_instance(request: Request) -> Response:
     """POST /v3/{project_id}/instances/{instance_id}/action: {"resize_flavor": {"spec_code"}}."""
     body = await read_body(request)
     svc, project_id = await _project(request, body)
-    fields = parse_body(body)
-    resize = fields.get("resize_flavor")
-    if not isinstance(resize, dict):
-        raise InvalidParameter("resize_flavor: is required.")
-    flavor = check_flavor(resize.get("spec_code"))
+    resize = parse_resize(parse_body(body))
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
     _require_normal(svc, instance)
+    spec_code = resize.flavor.spec_code
     job = await _operation(
         svc, instance, "ResizeGaussDBforMySQLFlavor",
-        {"flavor_ref": flavor.spec_code, "target_config": {"flavor_ref": flavor.spec_code}},
-        _maintenance_window(svc, fields.get("delay")),  # taskcenter's extension: the SDK has no delay
+        {"flavor_ref": spec_code, "target_config": {"flavor_ref": spec_code}},
+        _maintenance_window(svc, resize.delay),
     )  # fmt: skip
     return JSON({"job_id": job.id}, status_code=202)
 
 
 async def show_flavors(request: Request) -> Response:
     await _project(request)
-    _datastore_name(request)
-    if request.query_params.get("availability_zone_mode", "").lower() not in ("single", "multi"):
-        raise InvalidParameter("availability_zone_mode: is required (single or multi).")
-    return JSON({"flavors": flavors(request.query_params.get("spec_code"))})
+    spec_code = parse_flavor_query(request.path_params["database_name"], dict(request.query_params))
+    return JSON({"flavors": flavors(spec_code)})
 
 
 async def show_engine_versions(request: Request) -> Response:
     await _project(request)
-    _datastore_name(request)
+    parse_datastore_name(request.path_params["database_name"])
     return JSON({"datastores": [dict(ENGINE_VERSION)]})
-
-
-def _datastore_name(request: Request) -> None:
-    if request.path_params["database_name"].lower() != DATASTORE:
-        raise InvalidParameter(f"database_name: only {DATASTORE} is supported.")
 
 
 def _require_normal(svc: Services, instance: DbInstance) -> None:
@@ -220,43 +214,17 @@ def _int(request: Request, field: str, default: int, low: int, high: int) -> int
     return value
 
 
-_DB_NAME = re.compile(r"[A-Za-z0-9_\-]{1,64}")
-_USER_NAME = re.compile(r"[A-Za-z0-9_]{1,32}")
-_HOST = re.compile(r"%|(\d{1,3}|%)(\.(\d{1,3}|%)){3}")
-_CHARSET = re.compile(r"[a-z0-9_]{1,32}")
-_FORBIDDEN = set("!<\"='>&\n")
-
-
-def _list(body: dict[str, Any], field: str, limit: int) -> list[Any]:
-    value = body.get(field)
-    if not isinstance(value, list) or not value or len(value) > limit:
-        raise InvalidParameter(f"{field}: must be a list of 1-{limit} items.")
-    return value
-
-
-def _object(value: Any, field: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InvalidParameter(f"{field}: must be an object.")
-    return value
-
-
 async def create_backup(request: Request) -> Response:
     """POST /v3/{project_id}/backups/create: a manual full backup, consistent (one snapshot)."""
     body = await read_body(request)
     svc, project_id = await _project(request, body)
-    fields = parse_body(body)
-    instance_id = fields.get("instance_id")
-    if not isinstance(instance_id, str):
-        raise InvalidParameter("instance_id: is required.")
-    name = check_backup_name(fields.get("name"))
-    description = fields.get("description", "")
-    if not isinstance(description, str) or len(description) > 256 or _FORBIDDEN & set(description):
-        raise InvalidParameter("description: at most 256 characters, none of !<\"='>&.")
-    instance = await _instance(svc, project_id, instance_id)
+    wanted = parse_create_backup(parse_body(body))
+    instance = await _instance(svc, project_id, wanted.instance_id)
     _require_normal(svc, instance)
     backup = Backup(
-        uuid.uuid4().hex + "br07", project_id, instance.id, name, "BUILDING", svc.clock(), description
-    )
+        uuid.uuid4().hex + "br07", project_id, instance.id, wanted.name, "BUILDING", svc.clock(),
+        wanted.description,
+    )  # fmt: skip
     await svc.store.save_backup(backup)
     try:
         job = await _operation(svc, instance, "CreateGaussDBforMySQLBackup", {"backup_id": backup.id})
@@ -286,30 +254,11 @@ async def create_databases(request: Request) -> Response:
     """POST /v3/{project_id}/instances/{instance_id}/databases."""
     body = await read_body(request)
     svc, project_id = await _project(request, body)
-    databases = []
-    for i, raw in enumerate(_list(parse_body(body), "databases", 100)):
-        item = _object(raw, f"databases[{i}]")
-        name, charset = item.get("name"), item.get("character_set")
-        if not isinstance(name, str) or not _DB_NAME.fullmatch(name) or name.count("-") > 10:
-            raise InvalidParameter(f"databases[{i}].name: 1-64 letters, digits, '_' or '-'.")
-        if not isinstance(charset, str) or not _CHARSET.fullmatch(charset):
-            raise InvalidParameter(f"databases[{i}].character_set: a character set such as utf8mb4.")
-        comment = item.get("comment", "")
-        if not isinstance(comment, str) or len(comment) > 512 or _FORBIDDEN & set(comment):
-            raise InvalidParameter(f"databases[{i}].comment: at most 512 characters, none of !<\"='>&.")
-        users = []
-        for j, user in enumerate(item.get("users") or []):
-            user = _object(user, f"databases[{i}].users[{j}]")
-            if not isinstance(user.get("name"), str) or not _USER_NAME.fullmatch(user["name"]):
-                raise InvalidParameter(f"databases[{i}].users[{j}].name: 1-32 letters, digits or '_'.")
-            host = user.get("host", "%")
-            if not isinstance(host, str) or not _HOST.fullmatch(host):
-                raise InvalidParameter(f"databases[{i}].users[{j}].host: an IPv4 address, '%' allowed.")
-            users.append({"name": user["name"], "host": host, "readonly": bool(user.get("readonly"))})
-        databases.append({"name": name, "character_set": charset, "comment": comment, "users": users})
+    databases = parse_databases(parse_body(body))
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
     _require_normal(svc, instance)
-    job = await _operation(svc, instance, "CreateGaussDBforMySQLDatabase", {"databases": databases})
+    params = {"databases": [dataclasses.asdict(d) for d in databases]}
+    job = await _operation(svc, instance, "CreateGaussDBforMySQLDatabase", params)
     return JSON({"job_id": job.id}, status_code=202)
 
 
@@ -317,31 +266,10 @@ async def create_users(request: Request) -> Response:
     """POST /v3/{project_id}/instances/{instance_id}/db-users (passwords kept only as hashes)."""
     body = await read_body(request)
     svc, project_id = await _project(request, body)
-    users, secrets = [], {}
-    for i, raw in enumerate(_list(parse_body(body), "users", 50)):
-        item = _object(raw, f"users[{i}]")
-        name = item.get("name")
-        if not isinstance(name, str) or not _USER_NAME.fullmatch(name):
-            raise InvalidParameter(f"users[{i}].name: 1-32 letters, digits or '_'.")
-        password = check_password(item.get("password"), f"users[{i}].password")
-        if password == name:
-            raise InvalidParameter(f"users[{i}].password: must differ from the user name.")
-        hosts = item.get("hosts") or ["%"]
-        if not isinstance(hosts, list) or not all(isinstance(h, str) and _HOST.fullmatch(h) for h in hosts):
-            raise InvalidParameter(f"users[{i}].hosts: IPv4 addresses, '%' allowed.")
-        grants = []
-        for j, db in enumerate(item.get("databases") or []):
-            db = _object(db, f"users[{i}].databases[{j}]")
-            if not isinstance(db.get("name"), str) or not _DB_NAME.fullmatch(db["name"]):
-                raise InvalidParameter(f"users[{i}].databases[{j}].name: a database name.")
-            grants.append({"name": db["name"], "readonly": bool(db.get("readonly"))})
-        users.append({"name": name, "hosts": hosts, "databases": grants})
-        secrets[name] = native_password_hash(password)
+    users = parse_users(parse_body(body))
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
     _require_normal(svc, instance)
-    if len(secrets) != len(users):
-        raise InvalidParameter("users: each user name may appear once.")
-    params = {"users": users, SECRETS: secrets}
+    params = {"users": [u.grants() for u in users], SECRETS: {u.name: u.password_hash for u in users}}
     job = await _operation(svc, instance, "CreateGaussDBforMySQLDatabaseUser", params)
     return JSON({"job_id": job.id}, status_code=202)
 
@@ -350,7 +278,7 @@ async def reset_password(request: Request) -> Response:
     """POST /v3/{project_id}/instances/{instance_id}/password: at once, as the cloud does."""
     body = await read_body(request)
     svc, project_id = await _project(request, body)
-    password = check_password(parse_body(body).get("password"))
+    password = parse_password(parse_body(body))
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
     _require_normal(svc, instance)
     await _instances(svc).reset_root_password(instance, native_password_hash(password))

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from taskcenter.domain.errors import InvalidParameter
-from taskcenter.domain.problems import bad
+from taskcenter.domain.problems import Problems, bad
 
 DATASTORE = "gaussdb-mysql"
 # The cloud's version triple; taskcenter serves it with MariaDB (MySQL-compatible).
@@ -69,52 +68,59 @@ class DbInstance:
     def flavor(self) -> Flavor:
         return FLAVORS[self.flavor_ref]
 
+    # What the create request asked of the server itself, as recorded with the instance. An
+    # instance recorded before these were kept (or with a value the cloud would refuse) gets
+    # none of them, so its server keeps the settings it was initialised with.
+    @property
+    def utc_offset(self) -> str | None:
+        time_zone = self.request.get("time_zone")
+        return utc_offset(time_zone) if isinstance(time_zone, str) else None
 
-_NAME = re.compile(r"[A-Za-z\u4e00-\u9fff][A-Za-z0-9\u4e00-\u9fff_\-]*")
-_SPECIALS = set("~!@#$%^*-_=+?,()&")
+    @property
+    def lower_case_table_names(self) -> int | None:
+        value = self.request.get("lower_case_table_names")
+        return value if value in (0, 1) and not isinstance(value, bool) else None
+
+    @property
+    def binlog(self) -> bool:
+        return self.request.get("enable_binlog") is True
 
 
 _INSTANCE_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
 
-def parse_instance_id(field: str, value: str) -> str:
-    """An instance id as a client may write one; whether it exists is the store's to say."""
+def parse_instance_id(field: str, value: str, problems: Problems | None = None) -> str:
+    """An instance id as a client may write one; whether it exists is the store's to say.
+
+    With ``problems`` a malformed id is added there; without, it is raised at once.
+    """
     if not _INSTANCE_ID.fullmatch(value):
-        raise bad(field, "not an instance id (1-64 letters, digits, '-' or '_').",
-                  "不是合法的实例ID（1-64 个字母、数字、'-' 或 '_'）。")  # fmt: skip
+        why = ("not an instance id (1-64 letters, digits, '-' or '_').",
+               "不是合法的实例ID（1-64 个字母、数字、'-' 或 '_'）。")  # fmt: skip
+        if problems is None:
+            raise bad(field, *why)
+        problems.add(field, *why)
     return value
 
 
-def check_instance_name(name: Any) -> str:
-    if not isinstance(name, str) or not 4 <= len(name) <= 64 or len(name.encode()) > 64:
-        raise InvalidParameter("name: 4-64 characters (at most 64 bytes) are required.")
-    if not _NAME.fullmatch(name):
-        raise InvalidParameter("name: must start with a letter and hold only letters, digits, '-' and '_'.")
-    return name
+# The cloud writes a time zone as UTC or UTC+08:00, whole hours from UTC-12:00 to UTC+12:00.
+_TIME_ZONE = re.compile(r"UTC(?:([+-])([0-9]{2}):00)?")
+DEFAULT_TIME_ZONE = "UTC"
+# The cloud's default for new instances; servers created before it was recorded keep MariaDB's (0).
+DEFAULT_LOWER_CASE_TABLE_NAMES = 1
 
 
-def check_password(password: Any, field_name: str = "password") -> str:
-    if not isinstance(password, str) or not 8 <= len(password) <= 32:
-        raise InvalidParameter(f"{field_name}: 8-32 characters are required.")
-    classes = [
-        any(c.isupper() for c in password),
-        any(c.islower() for c in password),
-        any(c.isdigit() for c in password),
-        any(c in _SPECIALS for c in password),
-    ]
-    if any(not (c.isalnum() or c in _SPECIALS) for c in password) or sum(classes) < 3:
-        raise InvalidParameter(
-            f"{field_name}: use at least three of upper-case letters, lower-case letters, digits "
-            "and the special characters ~!@#$%^*-_=+?,()&, and no others."
-        )
-    return password
-
-
-def check_flavor(flavor_ref: Any) -> Flavor:
-    flavor = FLAVORS.get(flavor_ref) if isinstance(flavor_ref, str) else None
-    if flavor is None:
-        raise InvalidParameter(f"flavor_ref: unknown flavor; use one of {', '.join(sorted(FLAVORS))}.")
-    return flavor
+def utc_offset(time_zone: str) -> str | None:
+    """The server's offset for a time zone in the cloud's format ('UTC+08:00' -> '+08:00'), or None."""
+    match = _TIME_ZONE.fullmatch(time_zone)
+    if match is None:
+        return None
+    sign, hours = match.groups()
+    if sign is None:
+        return "+00:00"
+    if int(hours) > 12:
+        return None
+    return f"{sign}{hours}:00"
 
 
 def native_password_hash(password: str) -> str:
@@ -134,11 +140,3 @@ class Backup:
     description: str = ""
     size_bytes: int = 0
     end: datetime | None = None
-
-
-def check_backup_name(name: Any) -> str:
-    if not isinstance(name, str) or not 4 <= len(name) <= 64 or not _NAME.fullmatch(name):
-        raise InvalidParameter(
-            "name: 4-64 characters, starting with a letter; letters, digits, '-' and '_' only."
-        )
-    return name

@@ -4,65 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskcenter.domain.errors import InvalidParameter
-from taskcenter.domain.instance import (
-    DATASTORE,
-    ENGINE_VERSION,
-    FLAVORS,
-    Backup,
-    DbInstance,
-    Flavor,
-    check_flavor,
-    check_instance_name,
-    check_password,
-)
+from taskcenter.domain.instance import DATASTORE, ENGINE_VERSION, FLAVORS, Backup, DbInstance
 from taskcenter.domain.wire import format_time
-
-# Fields of the create request that are echoed back and listed (no secrets among them).
-ECHOED = (
-    "region", "vpc_id", "subnet_id", "security_group_id", "mode", "availability_zone_mode",
-    "charge_info", "backup_strategy", "time_zone", "enterprise_project_id", "configuration_id",
-)  # fmt: skip
-
-
-def _require(body: dict[str, Any], field: str, kind: type) -> Any:
-    value = body.get(field)
-    if value is None:
-        raise InvalidParameter(f"{field}: is required.")
-    if not isinstance(value, kind):
-        raise InvalidParameter(f"{field}: must be a {kind.__name__}.")
-    return value
-
-
-def parse_create(body: dict[str, Any]) -> tuple[str, Flavor, str, dict[str, Any], dict[str, Any] | None]:
-    """Name, flavor, password, the echoed fields and the restore point of a create request."""
-    name = check_instance_name(body.get("name"))
-    datastore = _require(body, "datastore", dict)
-    if datastore.get("type") != DATASTORE:
-        raise InvalidParameter(f"datastore.type: only {DATASTORE} is supported.")
-    if datastore.get("version") not in (ENGINE_VERSION["version"], ENGINE_VERSION["name"]):
-        raise InvalidParameter(f"datastore.version: only {ENGINE_VERSION['version']} is supported.")
-    mode = _require(body, "mode", str)
-    if mode not in ("Cluster", "StandSingle"):
-        raise InvalidParameter("mode: must be Cluster or StandSingle.")
-    flavor = check_flavor(body.get("flavor_ref"))
-    password = check_password(body.get("password"))
-    for field in ("region", "vpc_id", "subnet_id"):
-        _require(body, field, str)
-    if _require(body, "availability_zone_mode", str) not in ("single", "multi"):
-        raise InvalidParameter("availability_zone_mode: must be single or multi.")
-    slave_count = _require(body, "slave_count", int)
-    if not 0 <= slave_count <= 9 or (mode == "StandSingle" and slave_count):
-        raise InvalidParameter("slave_count: 0-9, and 0 for StandSingle.")
-    charge = _require(body, "charge_info", dict)
-    if charge.get("charge_mode") != "postPaid":
-        raise InvalidParameter("charge_info.charge_mode: only postPaid (pay-per-use) is supported.")
-    _require(body, "backup_strategy", dict)
-    restore = body.get("restore_point")
-    if restore is not None and (not isinstance(restore, dict) or not restore.get("source_instance_id")):
-        raise InvalidParameter("restore_point.source_instance_id: is required.")
-    echoed = {k: body[k] for k in ECHOED if k in body}
-    return name, flavor, password, echoed, restore
 
 
 def _datastore() -> dict[str, str]:
@@ -124,7 +67,7 @@ def listed_instance(instance: DbInstance, status: str) -> dict[str, Any]:
         "enterprise_project_id": r.get("enterprise_project_id", ""),
         "time_zone": r.get("time_zone", "UTC"),
         "charge_info": r.get("charge_info", {"charge_mode": "postPaid"}),
-        "tags": [],
+        "tags": r.get("tags", []),
     }
 
 
@@ -185,7 +128,7 @@ def instance_detail(instance: DbInstance, status: str) -> dict[str, Any]:
         "az_mode": r.get("availability_zone_mode", "single"),
         "master_az_code": "local",
         "maintenance_window": "18:00-22:00",
-        "tags": [],
+        "tags": r.get("tags", []),
         "proxies": [],
     }
 

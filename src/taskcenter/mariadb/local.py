@@ -60,6 +60,10 @@ class ServerSettings:
     port: int
     buffer_pool_mb: int
     max_connections: int
+    # None: left to MariaDB (servers created before these were recorded keep what they had).
+    utc_offset: str | None = None  # '+08:00'
+    lower_case_table_names: int | None = None  # read at initialisation: must never change after
+    binlog: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,12 @@ class LocalServer:
             f"max_connections={settings.max_connections}",
             "innodb_log_file_size=16M",
         ]
+        if settings.utc_offset is not None:
+            lines.append(f"default-time-zone={settings.utc_offset}")
+        if settings.lower_case_table_names is not None:
+            lines.append(f"lower_case_table_names={settings.lower_case_table_names}")
+        if settings.binlog:
+            lines += ["log-bin=binlog", "binlog_format=ROW"]
         if os.geteuid() == 0:
             lines.append("user=root")
         self.config.write_text("\n".join(lines) + "\n")

@@ -42,7 +42,9 @@ class Steps:
         await self.ctx.sub_task(name, 0, "Running")
         try:
             result = await action
-        except ServerError as exc:
+        except (ServerError, OSError) as exc:
+            # A file or process step of this machine failed: the step ends Failed with its reason,
+            # never left Running behind a raw error.
             await self.ctx.sub_task(name, 0, "Failed")
             raise PermanentFailure(f"{name}: {exc}") from exc
         self.done += 1
@@ -61,6 +63,21 @@ class InstanceService:
 
     def server(self, instance_id: str) -> LocalServer:
         return LocalServer(self.root / instance_id)
+
+    def held_server(self, instance: DbInstance) -> LocalServer:
+        """The server of an instance whose files this node holds; else the job fails saying so.
+
+        Nodes sharing one PostgreSQL each keep their own data directory, and any of them may
+        claim an instance's job; only the node that created the instance can run it. (Placing
+        instances on hosts, and sending their jobs there, is not built yet.)
+        """
+        server = self.server(instance.id)
+        if not server.home.is_dir():
+            raise PermanentFailure(
+                f"instance {instance.id} is not on this node: its files are under the data directory "
+                f"of the node that created it, not in {self.root}. Run the operation on that node."
+            )
+        return server
 
     def backup_file(self, backup_id: str) -> Path:
         return self.root.parent / "backups" / f"{backup_id}.sql"
@@ -91,8 +108,7 @@ class InstanceService:
         try:
             await steps.run("check MariaDB", _check_installed())
             port = await steps.run("allocate port", _allocate())
-            flavor = instance.flavor
-            server.write_config(ServerSettings(port, flavor.buffer_pool_mb, flavor.max_connections))
+            server.write_config(_settings(instance, port))
             await steps.run("create data directory", server.install())
             await steps.run("start server", server.start())
             await steps.run(
@@ -131,7 +147,7 @@ class InstanceService:
 
     async def delete(self, ctx: JobContext) -> None:
         instance = await self._instance(ctx)
-        server = self.server(instance.id)
+        server = self.held_server(instance)
         steps = Steps(ctx, ["stop server", "remove data"])
         await steps.begin()
         await steps.run("stop server", server.stop())
@@ -140,7 +156,7 @@ class InstanceService:
 
     async def restart(self, ctx: JobContext) -> None:
         instance = await self._instance(ctx)
-        server = self.server(instance.id)
+        server = self.held_server(instance)
         steps = Steps(ctx, ["stop server", "start server", "health check"])
         await steps.begin()
         await steps.run("stop server", server.stop())
@@ -150,17 +166,13 @@ class InstanceService:
 
     async def resize(self, ctx: JobContext) -> None:
         instance = await self._instance(ctx)
-        server = self.server(instance.id)
+        server = self.held_server(instance)
         target = FLAVORS[ctx.params["flavor_ref"]]
         steps = Steps(ctx, ["apply flavor settings", "stop server", "start server", "health check"])
         await steps.begin()
         assert instance.port is not None
-        await steps.run(
-            "apply flavor settings",
-            _write_config(
-                server, ServerSettings(instance.port, target.buffer_pool_mb, target.max_connections)
-            ),
-        )
+        resized = dataclasses.replace(instance, flavor_ref=target.spec_code)
+        await steps.run("apply flavor settings", _write_config(server, _settings(resized, instance.port)))
         await steps.run("stop server", server.stop())
         await steps.run("start server", server.start())
         await steps.run("health check", server.sql("SELECT @@innodb_buffer_pool_size, @@max_connections"))
@@ -173,12 +185,17 @@ class InstanceService:
         record = await self.store.get_backup(instance.project_id, ctx.params["backup_id"])
         if record is None:
             raise PermanentFailure(f"backup {ctx.params['backup_id']} no longer exists")
+        try:
+            server = self.held_server(instance)
+        except PermanentFailure:
+            await self.store.save_backup(dataclasses.replace(record, status="FAILED", end=self.clock()))
+            raise
         target = self.backup_file(record.id)
         target.parent.mkdir(parents=True, exist_ok=True)
         steps = Steps(ctx, ["dump databases", "record backup"])
         await steps.begin()
         try:
-            await steps.run("dump databases", self.server(instance.id).dump(target))
+            await steps.run("dump databases", server.dump(target))
         except BaseException:
             target.unlink(missing_ok=True)
             await self.store.save_backup(dataclasses.replace(record, status="FAILED", end=self.clock()))
@@ -190,7 +207,7 @@ class InstanceService:
 
     async def create_databases(self, ctx: JobContext) -> None:
         instance = await self._instance(ctx)
-        server = self.server(instance.id)
+        server = self.held_server(instance)
         databases = ctx.params["databases"]
         steps = Steps(ctx, [f"create database {d['name']}" for d in databases])
         await steps.begin()
@@ -206,7 +223,7 @@ class InstanceService:
 
     async def create_users(self, ctx: JobContext) -> None:
         instance = await self._instance(ctx)
-        server = self.server(instance.id)
+        server = self.held_server(instance)
         users = ctx.params["users"]
         steps = Steps(ctx, [f"create user {u['name']}" for u in users])
         await steps.begin()
@@ -224,6 +241,11 @@ class InstanceService:
 
     async def reset_root_password(self, instance: DbInstance, password_hash: str) -> None:
         server = self.server(instance.id)
+        if not server.home.is_dir():
+            raise ServerUnavailable(
+                "The instance's server is on another node; send the request to the node that created it.",
+                "该实例的服务器在另一个节点上；请将请求发送到创建它的节点。",
+            )
         try:
             await server.sql(
                 f"ALTER USER 'root'@'%' IDENTIFIED BY PASSWORD '{password_hash}'; "
@@ -245,17 +267,24 @@ class InstanceService:
             log.warning("instance %s: its create job ended without it; cleaned up (createfail)", instance.id)
 
     async def reconcile(self) -> None:
-        """At start: restart or re-adopt every server that should run; clean up broken creates."""
+        """At start: restart or re-adopt every server this node holds; clean up broken creates.
+
+        Nodes sharing one PostgreSQL see each other's instances; a node starts only the servers
+        whose files are in its own data directory.
+        """
         await self.clean_up_dead_creates()
         for instance in await self.store.instances_with_status([InstanceStatus.NORMAL]):
             server = self.server(instance.id)
+            if not server.home.is_dir():
+                log.debug("instance %s: held by another node, not reconciled here", instance.id)
+                continue
             if server.pid() is not None:
                 log.info("instance %s: server running (pid %s), adopted", instance.id, server.pid())
                 continue
             try:
                 await server.start()
                 log.info("instance %s: server restarted", instance.id)
-            except ServerError as exc:
+            except (ServerError, OSError) as exc:  # one broken server never stops the node
                 log.error("instance %s: server does not start: %s", instance.id, exc)
 
 
@@ -285,3 +314,14 @@ async def _remove(server: LocalServer) -> None:
 
 async def _write_config(server: LocalServer, settings: ServerSettings) -> None:
     server.write_config(settings)
+
+
+def _settings(instance: DbInstance, port: int) -> ServerSettings:
+    """The server an instance asked for: its flavor, and the create request's server options."""
+    flavor = instance.flavor
+    return ServerSettings(
+        port, flavor.buffer_pool_mb, flavor.max_connections,
+        utc_offset=instance.utc_offset,
+        lower_case_table_names=instance.lower_case_table_names,
+        binlog=instance.binlog,
+    )  # fmt: skip
