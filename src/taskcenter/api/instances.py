@@ -26,6 +26,7 @@ from taskcenter.domain.instance import (
     native_password_hash,
     parse_instance_id,
 )
+from taskcenter.domain.instance_queries import parse_backup_query, parse_instance_query
 from taskcenter.domain.instance_wire import (
     created_backup,
     created_instance,
@@ -36,8 +37,7 @@ from taskcenter.domain.instance_wire import (
     parse_create,
 )
 from taskcenter.domain.job import SECRETS, Instance, Job, NewJob
-from taskcenter.domain.problems import Problems
-from taskcenter.domain.requests import parse_body, parse_int
+from taskcenter.domain.requests import parse_body
 from taskcenter.domain.status import JobStatus
 from taskcenter.mariadb.service import InstanceService
 
@@ -133,10 +133,11 @@ async def create_instance(request: Request) -> Response:
 
 
 async def list_instances(request: Request) -> Response:
-    """GET /v3/{project_id}/instances: offset is a record offset, limit 1-100."""
+    """GET /v3/{project_id}/instances, with every filter the SDK documents; offset is a record
+    offset, limit 1-100."""
     svc, project_id = await _project(request)
-    offset, limit = _int(request, "offset", 0, 0, 10**9), _int(request, "limit", 100, 1, 100)
-    instances, total = await svc.store.list_instances(project_id, offset, limit)
+    where, offset, limit = parse_instance_query(dict(request.query_params))
+    instances, total = await svc.store.list_instances(project_id, where, offset, limit)
     return JSON(
         {"instances": [listed_instance(i, _live_status(svc, i)) for i in instances], "total_count": total}
     )
@@ -213,13 +214,6 @@ def _require_normal(svc: Services, instance: DbInstance) -> None:
         raise InvalidParameter(f"instance_id: the instance is {status}; only a created instance can do this.")
 
 
-def _int(request: Request, field: str, default: int, low: int, high: int) -> int:
-    problems = Problems()
-    value = parse_int(problems, field, request.query_params.get(field), default, low, high)
-    problems.check()
-    return value
-
-
 _DB_NAME = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 _USER_NAME = re.compile(r"[A-Za-z0-9_]{1,32}")
 _HOST = re.compile(r"%|(\d{1,3}|%)(\.(\d{1,3}|%)){3}")
@@ -267,13 +261,11 @@ async def create_backup(request: Request) -> Response:
 
 
 async def list_backups(request: Request) -> Response:
-    """GET /v3/{project_id}/backups: offset is a record offset, limit 1-100."""
+    """GET /v3/{project_id}/backups, with every filter the SDK documents; offset is a record
+    offset, limit 1-100."""
     svc, project_id = await _project(request)
-    offset, limit = _int(request, "offset", 0, 0, 10**9), _int(request, "limit", 100, 1, 100)
-    instance_id = request.query_params.get("instance_id") or None
-    if instance_id is not None:
-        parse_instance_id("instance_id", instance_id)
-    backups, total = await svc.store.list_backups(project_id, instance_id, offset, limit)
+    where, offset, limit = parse_backup_query(dict(request.query_params))
+    backups, total = await svc.store.list_backups(project_id, where, offset, limit)
     names = {}
     for backup in backups:
         if backup.instance_id not in names:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from taskcenter.domain.errors import InvalidParameter
-from taskcenter.domain.problems import bad
+from taskcenter.domain.problems import Problems, bad
 
 DATASTORE = "gaussdb-mysql"
 # The cloud's version triple; taskcenter serves it with MariaDB (MySQL-compatible).
@@ -77,11 +77,17 @@ _SPECIALS = set("~!@#$%^*-_=+?,()&")
 _INSTANCE_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
 
-def parse_instance_id(field: str, value: str) -> str:
-    """An instance id as a client may write one; whether it exists is the store's to say."""
+def parse_instance_id(field: str, value: str, problems: Problems | None = None) -> str:
+    """An instance id as a client may write one; whether it exists is the store's to say.
+
+    With ``problems`` a wrong id is added there (and returned as it is); without, it is raised.
+    """
     if not _INSTANCE_ID.fullmatch(value):
-        raise bad(field, "not an instance id (1-64 letters, digits, '-' or '_').",
-                  "不是合法的实例ID（1-64 个字母、数字、'-' 或 '_'）。")  # fmt: skip
+        why = ("not an instance id (1-64 letters, digits, '-' or '_').",
+               "不是合法的实例ID（1-64 个字母、数字、'-' 或 '_'）。")  # fmt: skip
+        if problems is None:
+            raise bad(field, *why)
+        problems.add(field, *why)
     return value
 
 

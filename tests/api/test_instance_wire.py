@@ -1,0 +1,127 @@
+"""The instance APIs' answers, on both stores, without MariaDB: instance records are written to
+the store directly and their operations are producer jobs, so each status and rule is reached
+exactly (tests/acceptance drives the same through real servers)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from taskcenter.domain.instance import Backup, DbInstance, InstanceStatus
+from taskcenter.storage import open_store
+from tests.api.conftest import Api, run
+
+FLAVOR = "gaussdb.mysql.small.x86.2"
+CREATE = "CreateGaussDBforMySQLInstance"
+REBOOT = "RebootGaussDBforMySQLInstance"
+
+
+def seed(api: Api, tmp_path: Path, *instances: DbInstance, backups: tuple[Backup, ...] = ()) -> None:
+    """Write instance and backup records through a second store on the server's database."""
+
+    async def write() -> None:
+        store = await open_store(api.database_url, tmp_path)
+        try:
+            for instance in instances:
+                await store.create_instance(instance)
+            for backup in backups:
+                await store.save_backup(backup)
+        finally:
+            await store.close()
+
+    run(write())
+
+
+def record(api: Api, instance_id: str, name: str, status: str, who: str = "a", **request: Any) -> DbInstance:
+    now = api.clock.now
+    return DbInstance(instance_id, api.creds[who].project_id, name, status, FLAVOR, now, now, 3306, request)
+
+
+def operation(api: Api, instance: DbInstance, name: str, **fields: Any) -> dict[str, Any]:
+    """A job on the instance, as a running operation's (a producer job: no worker needed)."""
+    return api.create_job(name=name, instance={"id": instance.id, "name": instance.name}, **fields)
+
+
+def base(api: Api, who: str = "a", version: str = "v3") -> str:
+    return f"/{version}/{api.creds[who].project_id}"
+
+
+def show(api: Api, instance_id: str, version: str = "v3") -> httpx.Response:
+    return api.get(f"{base(api, version=version)}/instances/{instance_id}")
+
+
+def statuses(api: Api, instance_id: str) -> tuple[str, str, str, str]:
+    """(v3 status, v3 node status, v3 list status, v3.1 status) of the instance."""
+    detail = show(api, instance_id).json()["instance"]
+    listed = {i["id"]: i["status"] for i in api.get(f"{base(api)}/instances").json()["instances"]}
+    unify = show(api, instance_id, "v3.1").json()["instance"]["status"]
+    return detail["status"], detail["nodes"][0]["status"], listed[instance_id], unify
+
+
+def test_instance_list_filters_and_their_errors(api: Api, tmp_path: Path) -> None:
+    seed(
+        api, tmp_path,
+        record(api, "o1in07", "orders-db", InstanceStatus.NORMAL, vpc_id="vpc-1",
+               tags=[{"key": "env", "value": "prod"}]),
+        record(api, "o2in07", "orders-copy", InstanceStatus.CREATING, vpc_id="vpc-2"),
+        record(api, "x1in07", "orders-db", InstanceStatus.NORMAL, who="b"),
+    )  # fmt: skip
+    for version in ("v3",):
+        path = f"{base(api, version=version)}/instances"
+        for params, expected in (
+            ({"name": "orders-db"}, ["o1in07"]),
+            ({"name": "*orders"}, ["o1in07", "o2in07"]),
+            ({"id": "o2in07"}, ["o2in07"]),
+            ({"vpc_id": "vpc-2"}, ["o2in07"]),
+            ({"tags": "env=prod"}, ["o1in07"]),
+            ({"private_ip": "127.0.0.1"}, ["o1in07"]),
+            ({"readonly_private_ip": "127.0.0.1"}, []),
+            ({"name": "*orders", "limit": "1", "offset": "1"}, ["o2in07"]),
+        ):
+            answer = api.get(path, params=params).json()
+            assert [i["id"] for i in answer["instances"]] == expected, (version, params)
+        assert api.get(path, params={"name": "*orders", "limit": "1"}).json()["total_count"] == 2
+        bad = api.get(
+            path,
+            params={"name": "*", "type": "Ha", "datastore_type": "mysql", "private_ip": "local",
+                    "tags": "env", "limit": "101"},
+        )  # fmt: skip
+        assert bad.status_code == 400 and bad.json()["error_code"] == "DBS.200001"
+        for field in ("name:", "type:", "datastore_type:", "private_ip:", "tags:", "limit:"):
+            assert field in bad.json()["error_msg"], (field, bad.json())
+
+
+def test_backup_list_filters_and_their_errors(api: Api, tmp_path: Path) -> None:
+    owner = record(api, "o3in07", "orders-db", InstanceStatus.NORMAL)
+    now = api.clock.now
+    seed(
+        api, tmp_path, owner,
+        backups=tuple(
+            Backup(f"k{i}br07", owner.project_id, owner.id, name, "COMPLETED", now + timedelta(minutes=i))
+            for i, name in enumerate(("nightly-1", "nightly-2", "weekly-1"))
+        ),
+    )  # fmt: skip
+    path = f"{base(api)}/backups"
+
+    def ids(**params: str) -> list[str]:
+        response = api.get(path, params=params)
+        assert response.status_code == 200, response.text
+        return [b["id"] for b in response.json()["backups"]]
+
+    assert ids() == ["k2br07", "k1br07", "k0br07"]
+    assert ids(name="nightly-2") == ["k1br07"]
+    assert ids(backup_id="k0br07") == ["k0br07"]
+    assert ids(instance_name="orders-db", backup_type="manual") == ["k2br07", "k1br07", "k0br07"]
+    assert ids(backup_type="auto") == []
+    start = (now + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    assert ids(begin_time=start) == ["k2br07", "k1br07"]
+    assert ids(end_time=start) == ["k1br07", "k0br07"]
+    bad = api.get(
+        path, params={"backup_type": "full", "begin_time": start, "end_time": start, "backup_id": "a b"}
+    )
+    assert bad.status_code == 400
+    for field in ("backup_type:", "end_time:", "backup_id:"):
+        assert field in bad.json()["error_msg"], (field, bad.json())
