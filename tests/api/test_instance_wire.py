@@ -61,6 +61,98 @@ def statuses(api: Api, instance_id: str) -> tuple[str, str, str, str]:
     return detail["status"], detail["nodes"][0]["status"], listed[instance_id], unify
 
 
+def test_v3_answers_speak_the_v3_vocabulary_and_v3_1_the_unify_one(api: Api, tmp_path: Path) -> None:
+    building = record(api, "b1in07", "building", InstanceStatus.CREATING)
+    ready = record(api, "r1in07", "ready-db", InstanceStatus.NORMAL)
+    failed = record(api, "f1in07", "failed-db", InstanceStatus.CREATEFAIL)
+    seed(api, tmp_path, building, ready, failed)
+    create = operation(api, building, CREATE)
+    # A create under way is BUILD from its first answer to its end, never "creating".
+    assert statuses(api, building.id) == ("BUILD", "BUILD", "BUILD", "creating")
+    assert statuses(api, ready.id) == ("ACTIVE", "ACTIVE", "ACTIVE", "normal")
+    assert statuses(api, failed.id) == ("FAILED", "FAILED", "FAILED", "createfail")
+
+    # A reboot waiting for its maintenance window leaves the instance ACTIVE; once under way it
+    # is REBOOTING, and ACTIVE again when it ended.
+    later = (api.clock.now + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    delayed = operation(api, ready, REBOOT, status="Pending", start_time=later)
+    assert statuses(api, ready.id) == ("ACTIVE", "ACTIVE", "ACTIVE", "normal")
+    assert api.patch_job(delayed["id"], status="Running").status_code == 200
+    assert statuses(api, ready.id) == ("REBOOTING", "REBOOTING", "REBOOTING", "normal")
+    assert api.patch_job(delayed["id"], status="Completed").status_code == 200
+    for name, shown in (
+        ("ResizeGaussDBforMySQLFlavor", "MODIFYING"),
+        ("CreateGaussDBforMySQLBackup", "BACKING UP"),
+        ("CreateGaussDBforMySQLDatabase", "ACTIVE"),
+        ("DeleteGaussDBforMySQLInstance", "ACTIVE"),  # the delete waiter's Pending states
+    ):
+        job = operation(api, ready, name)
+        assert statuses(api, ready.id)[:3] == (shown, shown, shown), name
+        assert api.patch_job(job["id"], status="Completed").status_code == 200
+    assert api.patch_job(create["id"], status="Completed").status_code == 200
+
+
+def test_a_deleted_instance_is_not_found_on_every_instance_route(api: Api, tmp_path: Path) -> None:
+    gone = record(api, "d1in07", "gone-db", InstanceStatus.DELETED)
+    seed(api, tmp_path, gone)
+    job = operation(api, gone, "DeleteGaussDBforMySQLInstance")
+    assert api.patch_job(job["id"], status="Completed").status_code == 200
+    path = f"{base(api)}/instances/{gone.id}"
+    for response in (
+        show(api, gone.id),
+        show(api, gone.id, "v3.1"),
+        api.signed("DELETE", path, who="a"),
+        api.signed("POST", f"{path}/restart", who="a", json={}),
+        api.signed("POST", f"{path}/action", who="a", json={"resize_flavor": {"spec_code": FLAVOR}}),
+        api.signed("POST", f"{path}/password", who="a", json={"password": "Tc-Passw0rd!"}),
+        api.signed("POST", f"{path}/databases", who="a",
+                   json={"databases": [{"name": "d1", "character_set": "utf8mb4"}]}),
+        api.signed("POST", f"{path}/db-users", who="a",
+                   json={"users": [{"name": "u1", "password": "Tc-Passw0rd!"}]}),
+        api.signed("POST", f"{base(api)}/backups/create", who="a",
+                   json={"instance_id": gone.id, "name": "last-one"}),
+    ):  # fmt: skip
+        assert (response.status_code, response.json()["error_code"]) == (404, "DBS.200045"), response.text
+    assert api.get(f"{base(api)}/instances").json() == {"instances": [], "total_count": 0}
+    # The jobs keep saying what became of it.
+    listed = api.get(f"{base(api)}/immediate-jobs").json()["jobs"]
+    assert [j["instance_status"] for j in listed] == ["deleted"]
+
+
+def test_any_second_operation_is_busy_before_the_instance_is_ready(api: Api, tmp_path: Path) -> None:
+    """409 DBS.200019, what clients retry on, even while the create is still running."""
+    building = record(api, "b2in07", "building", InstanceStatus.CREATING)
+    seed(api, tmp_path, building)
+    operation(api, building, CREATE)
+    path = f"{base(api)}/instances/{building.id}"
+    for response in (
+        api.signed("DELETE", path, who="a"),
+        api.signed("POST", f"{path}/restart", who="a", json={}),
+        api.signed("POST", f"{path}/action", who="a", json={"resize_flavor": {"spec_code": FLAVOR}}),
+        api.signed("POST", f"{path}/password", who="a", json={"password": "Tc-Passw0rd!"}),
+        api.signed("POST", f"{path}/databases", who="a",
+                   json={"databases": [{"name": "d1", "character_set": "utf8mb4"}]}),
+        api.signed("POST", f"{path}/db-users", who="a",
+                   json={"users": [{"name": "u1", "password": "Tc-Passw0rd!"}]}),
+        api.signed("POST", f"{base(api)}/backups/create", who="a",
+                   json={"instance_id": building.id, "name": "too-early"}),
+    ):  # fmt: skip
+        assert (response.status_code, response.json()["error_code"]) == (409, "DBS.200019"), response.text
+
+
+def test_an_instance_whose_create_failed_cannot_be_operated_on(api: Api, tmp_path: Path) -> None:
+    failed = record(api, "f2in07", "failed-db", InstanceStatus.CREATEFAIL)
+    seed(api, tmp_path, failed)
+    path = f"{base(api)}/instances/{failed.id}/restart"
+    response = api.signed("POST", path, who="a", json={})
+    assert (response.status_code, response.json()["error_code"]) == (400, "DBS.200001")
+    assert "instance_id" in response.json()["error_msg"]
+    chinese = api.http.post(
+        path, content=b"{}", headers={"X-Auth-Token": api.token("a"), "X-Language": "zh-cn"}
+    )
+    assert "只有创建成功的实例" in chinese.json()["error_msg"]
+
+
 def test_instance_list_filters_and_their_errors(api: Api, tmp_path: Path) -> None:
     seed(
         api, tmp_path,
@@ -69,7 +161,7 @@ def test_instance_list_filters_and_their_errors(api: Api, tmp_path: Path) -> Non
         record(api, "o2in07", "orders-copy", InstanceStatus.CREATING, vpc_id="vpc-2"),
         record(api, "x1in07", "orders-db", InstanceStatus.NORMAL, who="b"),
     )  # fmt: skip
-    for version in ("v3",):
+    for version in ("v3", "v3.1"):
         path = f"{base(api, version=version)}/instances"
         for params, expected in (
             ({"name": "orders-db"}, ["o1in07"]),

@@ -20,11 +20,14 @@ from taskcenter.domain.instance import (
     Backup,
     DbInstance,
     InstanceStatus,
+    ShownStatus,
     check_backup_name,
     check_flavor,
     check_password,
     native_password_hash,
     parse_instance_id,
+    shown_status,
+    under_way,
 )
 from taskcenter.domain.instance_queries import parse_backup_query, parse_instance_query
 from taskcenter.domain.instance_wire import (
@@ -37,6 +40,7 @@ from taskcenter.domain.instance_wire import (
     parse_create,
 )
 from taskcenter.domain.job import SECRETS, Instance, Job, NewJob
+from taskcenter.domain.problems import bad
 from taskcenter.domain.requests import parse_body
 from taskcenter.domain.status import JobStatus
 from taskcenter.mariadb.service import InstanceService
@@ -52,6 +56,13 @@ def _instances(svc: Services) -> InstanceService:
 
 def _live_status(svc: Services, instance: DbInstance) -> str:
     return svc.instances.live_status(instance) if svc.instances else instance.status
+
+
+async def _shown_status(svc: Services, instance: DbInstance) -> ShownStatus:
+    """The instance's status from what is stored, its server, and the operation under way."""
+    job = await svc.store.unfinished_job_of_instance(instance.id)
+    operation = job.name if job is not None and under_way(job, svc.clock()) else None
+    return shown_status(_live_status(svc, instance), operation)
 
 
 async def _project(request: Request, body: bytes = b"") -> tuple[Services, str]:
@@ -133,28 +144,44 @@ async def create_instance(request: Request) -> Response:
 
 
 async def list_instances(request: Request) -> Response:
-    """GET /v3/{project_id}/instances, with every filter the SDK documents; offset is a record
-    offset, limit 1-100."""
+    """GET /v3/{project_id}/instances (statuses BUILD, ACTIVE, ...), with every filter the
+    SDK documents; offset is a record offset, limit 1-100."""
+    return await _list_instances(request, unify=False)
+
+
+async def list_instances_unify(request: Request) -> Response:
+    """GET /v3.1/{project_id}/instances: the same, with statuses creating, normal, ..."""
+    return await _list_instances(request, unify=True)
+
+
+async def _list_instances(request: Request, unify: bool) -> Response:
     svc, project_id = await _project(request)
     where, offset, limit = parse_instance_query(dict(request.query_params))
     instances, total = await svc.store.list_instances(project_id, where, offset, limit)
-    return JSON(
-        {"instances": [listed_instance(i, _live_status(svc, i)) for i in instances], "total_count": total}
-    )
+    listed = [listed_instance(i, await _shown_status(svc, i), unify) for i in instances]
+    return JSON({"instances": listed, "total_count": total})
 
 
 async def show_instance(request: Request) -> Response:
+    """GET /v3/{project_id}/instances/{instance_id}; a deleted instance is not found."""
+    return await _show_instance(request, unify=False)
+
+
+async def show_instance_unify(request: Request) -> Response:
+    """GET /v3.1/{project_id}/instances/{instance_id}: the same, with statuses creating, ..."""
+    return await _show_instance(request, unify=True)
+
+
+async def _show_instance(request: Request, unify: bool) -> Response:
     svc, project_id = await _project(request)
-    instance_id = parse_instance_id("instance_id", request.path_params["instance_id"])
-    instance = await svc.store.get_instance(project_id, instance_id)
-    if instance is None:
-        raise InstanceNotFound()
-    return JSON({"instance": instance_detail(instance, _live_status(svc, instance))})
+    instance = await _instance(svc, project_id, request.path_params["instance_id"])
+    return JSON({"instance": instance_detail(instance, await _shown_status(svc, instance), unify)})
 
 
 async def delete_instance(request: Request) -> Response:
     svc, project_id = await _project(request)
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
+    await _require_idle(svc, instance)
     job = await _operation(svc, instance, "DeleteGaussDBforMySQLInstance", {})
     return JSON({"job_id": job.id}, status_code=202)
 
@@ -164,7 +191,7 @@ async def restart_instance(request: Request) -> Response:
     svc, project_id = await _project(request, body)
     fields = parse_body(body) if body.strip() else {}
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
-    _require_normal(svc, instance)
+    await _require_ready(svc, instance)
     run_at = _maintenance_window(svc, fields.get("delay"))
     job = await _operation(svc, instance, "RebootGaussDBforMySQLInstance", {}, run_at)
     return JSON({"job_id": job.id}, status_code=202)
@@ -180,7 +207,7 @@ async def resize_instance(request: Request) -> Response:
         raise InvalidParameter("resize_flavor: is required.")
     flavor = check_flavor(resize.get("spec_code"))
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
-    _require_normal(svc, instance)
+    await _require_ready(svc, instance)
     job = await _operation(
         svc, instance, "ResizeGaussDBforMySQLFlavor",
         {"flavor_ref": flavor.spec_code, "target_config": {"flavor_ref": flavor.spec_code}},
@@ -208,10 +235,24 @@ def _datastore_name(request: Request) -> None:
         raise InvalidParameter(f"database_name: only {DATASTORE} is supported.")
 
 
-def _require_normal(svc: Services, instance: DbInstance) -> None:
+async def _require_idle(svc: Services, instance: DbInstance) -> None:
+    """One rule for every operation: while another is unfinished, 409 DBS.200019 (what clients
+    retry on), whatever the instance's state. (The store enforces it again as it inserts the
+    job, for two requests at once.)"""
+    if await svc.store.unfinished_job_of_instance(instance.id) is not None:
+        raise InstanceBusy()
+
+
+async def _require_ready(svc: Services, instance: DbInstance) -> None:
+    """Idle, then created: only an instance that was created can do this operation."""
+    await _require_idle(svc, instance)
     status = _live_status(svc, instance)
     if status not in (InstanceStatus.NORMAL, InstanceStatus.ABNORMAL):
-        raise InvalidParameter(f"instance_id: the instance is {status}; only a created instance can do this.")
+        raise bad(
+            "instance_id",
+            f"the instance is {status}: only an instance that was created can do this.",
+            f"实例状态为 {status}：只有创建成功的实例才能执行此操作。",
+        )
 
 
 _DB_NAME = re.compile(r"[A-Za-z0-9_\-]{1,64}")
@@ -247,7 +288,7 @@ async def create_backup(request: Request) -> Response:
     if not isinstance(description, str) or len(description) > 256 or _FORBIDDEN & set(description):
         raise InvalidParameter("description: at most 256 characters, none of !<\"='>&.")
     instance = await _instance(svc, project_id, instance_id)
-    _require_normal(svc, instance)
+    await _require_ready(svc, instance)
     backup = Backup(
         uuid.uuid4().hex + "br07", project_id, instance.id, name, "BUILDING", svc.clock(), description
     )
@@ -300,7 +341,7 @@ async def create_databases(request: Request) -> Response:
             users.append({"name": user["name"], "host": host, "readonly": bool(user.get("readonly"))})
         databases.append({"name": name, "character_set": charset, "comment": comment, "users": users})
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
-    _require_normal(svc, instance)
+    await _require_ready(svc, instance)
     job = await _operation(svc, instance, "CreateGaussDBforMySQLDatabase", {"databases": databases})
     return JSON({"job_id": job.id}, status_code=202)
 
@@ -330,7 +371,7 @@ async def create_users(request: Request) -> Response:
         users.append({"name": name, "hosts": hosts, "databases": grants})
         secrets[name] = native_password_hash(password)
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
-    _require_normal(svc, instance)
+    await _require_ready(svc, instance)
     if len(secrets) != len(users):
         raise InvalidParameter("users: each user name may appear once.")
     params = {"users": users, SECRETS: secrets}
@@ -344,6 +385,6 @@ async def reset_password(request: Request) -> Response:
     svc, project_id = await _project(request, body)
     password = check_password(parse_body(body).get("password"))
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
-    _require_normal(svc, instance)
+    await _require_ready(svc, instance)
     await _instances(svc).reset_root_password(instance, native_password_hash(password))
     return JSON({})
