@@ -13,6 +13,8 @@ from taskcenter.domain.instance_queries import (
     parse_backup_query,
     parse_instance_query,
 )
+from taskcenter.domain.job import Instance, JobPatch, NewJob
+from taskcenter.domain.status import JobStatus
 from taskcenter.storage.base import Store
 
 T0 = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
@@ -146,3 +148,13 @@ async def test_backup_filters_match_as_the_sdk_documents(store: Store) -> None:
         where, offset, limit = parse_backup_query(query)
         assert await backups(store, where, offset, limit) == (expected, len(expected)), query
     assert await backups(store, BackupFilter(), 1, 2) == (["k3br07", "k2br07"], 4)
+
+
+async def test_a_project_has_jobs_on_an_instance_only_while_they_are_visible(store: Store) -> None:
+    job, _ = await store.create_job(NewJob("p1", "X", instance=Instance("prod-1", "db")), T0)
+    assert await store.instance_has_jobs("p1", "prod-1", T0 - timedelta(days=1))
+    assert not await store.instance_has_jobs("p2", "prod-1", T0 - timedelta(days=1))
+    assert not await store.instance_has_jobs("p1", "prod-2", T0 - timedelta(days=1))
+    await store.update_job(job.id, JobPatch(status=JobStatus.COMPLETED), T0)
+    assert await store.instance_has_jobs("p1", "prod-1", T0)
+    assert not await store.instance_has_jobs("p1", "prod-1", T0 + timedelta(seconds=1))  # past retention

@@ -169,6 +169,11 @@ class Store(Protocol):
         """The instance's job that has not ended, if any (there is at most one)."""
         ...
 
+    async def instance_has_jobs(self, project_id: str, instance_id: str, visible_since: datetime) -> bool:
+        """Whether the project has a visible job on ``instance_id`` (producers report jobs on
+        instances taskcenter has no record of)."""
+        ...
+
     async def save_backup(self, backup: Backup) -> None:
         """Insert or replace the backup's record."""
         ...

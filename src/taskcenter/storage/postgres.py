@@ -559,6 +559,16 @@ class PostgresStore:
         )
         return _job(row) if row else None
 
+    async def instance_has_jobs(self, project_id: str, instance_id: str, visible_since: datetime) -> bool:
+        found = await self._pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM jobs WHERE project_id = $1 AND instance_id = $2 "
+            "AND (ended_at IS NULL OR ended_at >= $3))",
+            project_id,
+            instance_id,
+            visible_since,
+        )
+        return bool(found)
+
     async def save_backup(self, backup: Backup) -> None:
         await self._pool.execute(
             f"INSERT INTO backups ({_BACKUP_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) "

@@ -568,6 +568,13 @@ class SqliteStore:
         ).fetchone()
         return _job(row) if row else None
 
+    async def instance_has_jobs(self, project_id: str, instance_id: str, visible_since: datetime) -> bool:
+        row = self._reader.execute(
+            f"SELECT 1 FROM jobs WHERE project_id = ? AND instance_id = ? AND {_VISIBLE} LIMIT 1",
+            (project_id, instance_id, to_us(visible_since)),
+        ).fetchone()
+        return row is not None
+
     async def save_backup(self, backup: Backup) -> None:
         def tx(conn: sqlite3.Connection) -> None:
             conn.execute(
