@@ -46,7 +46,7 @@ def test_missing_mariadb_fails_the_job_saying_how_to_install_it(tmp_path: Path) 
         detail = client.show_gauss_my_sql_instance_info(
             ShowGaussMySqlInstanceInfoRequest(instance_id=created.instance.id)
         )
-        assert detail.instance.status == "createfail"
+        assert detail.instance.status == "FAILED"
         assert not (service.data_dir / "instances" / created.instance.id).exists()  # nothing left behind
     finally:
         stop_service(service)
@@ -77,9 +77,12 @@ def test_servers_survive_taskcenter_restarts_and_a_dead_server_shows_abnormal(tm
             client = sdk_client(second, tenant)
             show = ShowGaussMySqlInstanceInfoRequest(instance_id=created.instance.id)
             deadline = time.monotonic() + 10
-            while (status := client.show_gauss_my_sql_instance_info(show).instance.status) != "abnormal":
-                assert status == "normal" and time.monotonic() < deadline, status
+            while (shown := client.show_gauss_my_sql_instance_info(show)).instance.status != "FAILED":
+                status = shown.instance.status
+                assert status == "ACTIVE" and time.monotonic() < deadline, status
                 time.sleep(0.05)
+            # FAILED: the v3 word for an abnormal instance; its node says ABNORMAL.
+            assert shown.instance.nodes[0].status == "ABNORMAL"
         finally:
             stop_service(second)
         third = start_service(data, ENV)

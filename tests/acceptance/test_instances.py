@@ -137,9 +137,11 @@ def test_create_backup_restore_restart_resize_delete(cloud: tuple[Service, Gauss
     )
     instance_id, job_id = created.instance.id, created.job_id
     assert created.instance.status == "BUILD"
-    assert client.show_gauss_my_sql_instance_info(
+    # BUILD until the create job has ended (a provider waits from BUILD to ACTIVE).
+    building = client.show_gauss_my_sql_instance_info(
         ShowGaussMySqlInstanceInfoRequest(instance_id=instance_id)
-    ).instance.status in ("creating", "normal")
+    )
+    assert building.instance.status == "BUILD"
     done = wait_job(client, job_id)
     endpoint = endpoint_of(client.show_gauss_my_sql_job_info(ShowGaussMySqlJobInfoRequest(id=job_id)))
     entities = orjson.loads(
@@ -160,7 +162,7 @@ def test_create_backup_restore_restart_resize_delete(cloud: tuple[Service, Gauss
         cur.executemany("INSERT INTO shop.orders VALUES (%s, %s)", [(i, f"item-{i}") for i in range(100)])
 
     shown = client.show_gauss_my_sql_instance_info(ShowGaussMySqlInstanceInfoRequest(instance_id=instance_id))
-    assert shown.instance.status == "normal" and shown.instance.port == endpoint.split(":")[1]
+    assert shown.instance.status == "ACTIVE" and shown.instance.port == endpoint.split(":")[1]
     listed = client.list_gauss_my_sql_instances(ListGaussMySqlInstancesRequest())
     assert [i.id for i in listed.instances] == [instance_id] and listed.instances[0].private_ips == [
         "127.0.0.1"

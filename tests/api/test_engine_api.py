@@ -138,6 +138,10 @@ def test_task_center_detail_shows_sub_tasks(api: Api) -> None:
             {"sub_task_name": "start server", "percent": "40", "status": "Running", "remaining_time": "12"},
         ],
     }
+    # The job is not inst-8's: the job's not-found once inst-8 exists (its own job), the
+    # instance's before.
     other = f"/v3/{api.creds['a'].project_id}/instances/inst-8/task-center-detail"
+    assert api.get(other, params={"job_id": job["id"]}).json()["error_code"] == "DBS.200045"
+    api.create_job(instance={"id": "inst-8", "name": "db-8"})
     assert api.get(other, params={"job_id": job["id"]}).json()["error_code"] == "DBS.200543"
     assert api.get(path).status_code == 400

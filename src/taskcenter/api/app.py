@@ -50,6 +50,9 @@ ROUTES = [
     Route("/v3/{project_id}/instances", instances.list_instances, methods=["GET"]),
     Route("/v3/{project_id}/instances/{instance_id}", instances.show_instance, methods=["GET"]),
     Route("/v3/{project_id}/instances/{instance_id}", instances.delete_instance, methods=["DELETE"]),
+    # The v3.1 "unify status" twins (statuses creating, normal, abnormal, createfail).
+    Route("/v3.1/{project_id}/instances", instances.list_instances_unify, methods=["GET"]),
+    Route("/v3.1/{project_id}/instances/{instance_id}", instances.show_instance_unify, methods=["GET"]),
     Route("/v3/{project_id}/instances/{instance_id}/restart", instances.restart_instance, methods=["POST"]),
     Route("/v3/{project_id}/instances/{instance_id}/action", instances.resize_instance, methods=["POST"]),
     Route("/v3/{project_id}/instances/{instance_id}/databases", instances.create_databases, methods=["POST"]),

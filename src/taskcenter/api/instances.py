@@ -18,9 +18,13 @@ from taskcenter.domain.instance import (
     Backup,
     DbInstance,
     InstanceStatus,
+    ShownStatus,
     native_password_hash,
     parse_instance_id,
+    shown_status,
+    under_way,
 )
+from taskcenter.domain.instance_queries import parse_backup_query, parse_instance_query
 from taskcenter.domain.instance_requests import (
     parse_create,
     parse_create_backup,
@@ -41,8 +45,8 @@ from taskcenter.domain.instance_wire import (
     listed_instance,
 )
 from taskcenter.domain.job import SECRETS, Instance, Job, NewJob
-from taskcenter.domain.problems import Problems, bad
-from taskcenter.domain.requests import parse_body, parse_int
+from taskcenter.domain.problems import bad
+from taskcenter.domain.requests import parse_body
 from taskcenter.domain.status import JobStatus
 from taskcenter.mariadb.service import InstanceService
 
@@ -59,6 +63,13 @@ def _instances(svc: Services) -> InstanceService:
 
 def _live_status(svc: Services, instance: DbInstance) -> str:
     return svc.instances.live_status(instance) if svc.instances else instance.status
+
+
+async def _shown_status(svc: Services, instance: DbInstance) -> ShownStatus:
+    """The instance's status from what is stored, its server, and the operation under way."""
+    job = await svc.store.unfinished_job_of_instance(instance.id)
+    operation = job.name if job is not None and under_way(job, svc.clock()) else None
+    return shown_status(_live_status(svc, instance), operation)
 
 
 async def _project(request: Request, body: bytes = b"") -> tuple[Services, str]:
@@ -137,27 +148,44 @@ async def create_instance(request: Request) -> Response:
 
 
 async def list_instances(request: Request) -> Response:
-    """GET /v3/{project_id}/instances: offset is a record offset, limit 1-100."""
+    """GET /v3/{project_id}/instances (statuses BUILD, ACTIVE, ...), with every filter the
+    SDK documents; offset is a record offset, limit 1-100."""
+    return await _list_instances(request, unify=False)
+
+
+async def list_instances_unify(request: Request) -> Response:
+    """GET /v3.1/{project_id}/instances: the same, with statuses creating, normal, ..."""
+    return await _list_instances(request, unify=True)
+
+
+async def _list_instances(request: Request, unify: bool) -> Response:
     svc, project_id = await _project(request)
-    offset, limit = _int(request, "offset", 0, 0, 10**9), _int(request, "limit", 100, 1, 100)
-    instances, total = await svc.store.list_instances(project_id, offset, limit)
-    return JSON(
-        {"instances": [listed_instance(i, _live_status(svc, i)) for i in instances], "total_count": total}
-    )
+    where, offset, limit = parse_instance_query(dict(request.query_params))
+    instances, total = await svc.store.list_instances(project_id, where, offset, limit)
+    listed = [listed_instance(i, await _shown_status(svc, i), unify) for i in instances]
+    return JSON({"instances": listed, "total_count": total})
 
 
 async def show_instance(request: Request) -> Response:
+    """GET /v3/{project_id}/instances/{instance_id}; a deleted instance is not found."""
+    return await _show_instance(request, unify=False)
+
+
+async def show_instance_unify(request: Request) -> Response:
+    """GET /v3.1/{project_id}/instances/{instance_id}: the same, with statuses creating, ..."""
+    return await _show_instance(request, unify=True)
+
+
+async def _show_instance(request: Request, unify: bool) -> Response:
     svc, project_id = await _project(request)
-    instance_id = parse_instance_id("instance_id", request.path_params["instance_id"])
-    instance = await svc.store.get_instance(project_id, instance_id)
-    if instance is None:
-        raise InstanceNotFound()
-    return JSON({"instance": instance_detail(instance, _live_status(svc, instance))})
+    instance = await _instance(svc, project_id, request.path_params["instance_id"])
+    return JSON({"instance": instance_detail(instance, await _shown_status(svc, instance), unify)})
 
 
 async def delete_instance(request: Request) -> Response:
     svc, project_id = await _project(request)
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
+    await _require_idle(svc, instance)
     job = await _operation(svc, instance, "DeleteGaussDBforMySQLInstance", {})
     return JSON({"job_id": job.id}, status_code=202)
 
@@ -167,7 +195,7 @@ async def restart_instance(request: Request) -> Response:
     svc, project_id = await _project(request, body)
     restart = parse_restart(parse_body(body) if body.strip() else {})
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
-    _require_normal(svc, instance)
+    await _require_ready(svc, instance)
     run_at = _maintenance_window(svc, restart.delay)
     job = await _operation(svc, instance, "RebootGaussDBforMySQLInstance", {}, run_at)
     return JSON({"job_id": job.id}, status_code=202)
@@ -179,7 +207,7 @@ async def resize_instance(request: Request) -> Response:
     svc, project_id = await _project(request, body)
     resize = parse_resize(parse_body(body))
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
-    _require_normal(svc, instance)
+    await _require_ready(svc, instance)
     spec_code = resize.flavor.spec_code
     job = await _operation(
         svc, instance, "ResizeGaussDBforMySQLFlavor",
@@ -201,17 +229,24 @@ async def show_engine_versions(request: Request) -> Response:
     return JSON({"datastores": [dict(ENGINE_VERSION)]})
 
 
-def _require_normal(svc: Services, instance: DbInstance) -> None:
+async def _require_idle(svc: Services, instance: DbInstance) -> None:
+    """One rule for every operation: while another is unfinished, 409 DBS.200019 (what clients
+    retry on), whatever the instance's state. (The store enforces it again as it inserts the
+    job, for two requests at once.)"""
+    if await svc.store.unfinished_job_of_instance(instance.id) is not None:
+        raise InstanceBusy()
+
+
+async def _require_ready(svc: Services, instance: DbInstance) -> None:
+    """Idle, then created: only an instance that was created can do this operation."""
+    await _require_idle(svc, instance)
     status = _live_status(svc, instance)
     if status not in (InstanceStatus.NORMAL, InstanceStatus.ABNORMAL):
-        raise InvalidParameter(f"instance_id: the instance is {status}; only a created instance can do this.")
-
-
-def _int(request: Request, field: str, default: int, low: int, high: int) -> int:
-    problems = Problems()
-    value = parse_int(problems, field, request.query_params.get(field), default, low, high)
-    problems.check()
-    return value
+        raise bad(
+            "instance_id",
+            f"the instance is {status}: only an instance that was created can do this.",
+            f"实例状态为 {status}：只有创建成功的实例才能执行此操作。",
+        )
 
 
 async def create_backup(request: Request) -> Response:
@@ -220,7 +255,7 @@ async def create_backup(request: Request) -> Response:
     svc, project_id = await _project(request, body)
     wanted = parse_create_backup(parse_body(body))
     instance = await _instance(svc, project_id, wanted.instance_id)
-    _require_normal(svc, instance)
+    await _require_ready(svc, instance)
     backup = Backup(
         uuid.uuid4().hex + "br07", project_id, instance.id, wanted.name, "BUILDING", svc.clock(),
         wanted.description,
@@ -235,13 +270,11 @@ async def create_backup(request: Request) -> Response:
 
 
 async def list_backups(request: Request) -> Response:
-    """GET /v3/{project_id}/backups: offset is a record offset, limit 1-100."""
+    """GET /v3/{project_id}/backups, with every filter the SDK documents; offset is a record
+    offset, limit 1-100."""
     svc, project_id = await _project(request)
-    offset, limit = _int(request, "offset", 0, 0, 10**9), _int(request, "limit", 100, 1, 100)
-    instance_id = request.query_params.get("instance_id") or None
-    if instance_id is not None:
-        parse_instance_id("instance_id", instance_id)
-    backups, total = await svc.store.list_backups(project_id, instance_id, offset, limit)
+    where, offset, limit = parse_backup_query(dict(request.query_params))
+    backups, total = await svc.store.list_backups(project_id, where, offset, limit)
     names = {}
     for backup in backups:
         if backup.instance_id not in names:
@@ -256,7 +289,7 @@ async def create_databases(request: Request) -> Response:
     svc, project_id = await _project(request, body)
     databases = parse_databases(parse_body(body))
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
-    _require_normal(svc, instance)
+    await _require_ready(svc, instance)
     params = {"databases": [dataclasses.asdict(d) for d in databases]}
     job = await _operation(svc, instance, "CreateGaussDBforMySQLDatabase", params)
     return JSON({"job_id": job.id}, status_code=202)
@@ -268,7 +301,7 @@ async def create_users(request: Request) -> Response:
     svc, project_id = await _project(request, body)
     users = parse_users(parse_body(body))
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
-    _require_normal(svc, instance)
+    await _require_ready(svc, instance)
     params = {"users": [u.grants() for u in users], SECRETS: {u.name: u.password_hash for u in users}}
     job = await _operation(svc, instance, "CreateGaussDBforMySQLDatabaseUser", params)
     return JSON({"job_id": job.id}, status_code=202)
@@ -280,6 +313,6 @@ async def reset_password(request: Request) -> Response:
     svc, project_id = await _project(request, body)
     password = parse_password(parse_body(body))
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
-    _require_normal(svc, instance)
+    await _require_ready(svc, instance)
     await _instances(svc).reset_root_password(instance, native_password_hash(password))
     return JSON({})

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 from urllib.parse import unquote_plus
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from taskcenter.api.context import authenticate, read_body, require_project, send_body, services
+from taskcenter.api.context import Services, authenticate, read_body, require_project, send_body, services
 from taskcenter.api.errors import answer_error
 from taskcenter.api.responses import JSON
-from taskcenter.domain.errors import JobNotFound
+from taskcenter.domain.errors import InstanceNotFound, JobNotFound
+from taskcenter.domain.instance import InstanceStatus
+from taskcenter.domain.job import Job
+from taskcenter.domain.problems import Problems
 from taskcenter.domain.requests import (
+    MAX_ID,
+    check_text,
     parse_body,
     parse_cancel_body,
     parse_job_list_query,
@@ -20,6 +26,7 @@ from taskcenter.domain.requests import (
 )
 from taskcenter.domain.wire import (
     parse_job_id,
+    schedule_job_name,
     schedule_task,
     task_detail_info,
     task_details,
@@ -91,23 +98,32 @@ async def list_jobs(request: Request) -> Response:
     where, page = parse_job_list_query(dict(request.query_params))
     svc = services(request.scope)
     listing = await svc.store.list_jobs(project_id, where, page, svc.visible_since())
+    statuses = await _instance_statuses(svc, project_id, listing.jobs)
+    return JSON(
+        {
+            "jobs": [task_detail_info(job, _status_of(statuses, job)) for job in listing.jobs],
+            "total_count": listing.total_count,
+            "action_names": listing.action_names,
+        }
+    )
+
+
+async def _instance_statuses(svc: Services, project_id: str, jobs: list[Job]) -> dict[str, str]:
+    """The status of each instance the jobs name, as TaskDetailInfo and ScheduleTask show it
+    (creating, normal, abnormal, createfail, deleted); none for an instance taskcenter does not
+    run (a producer's)."""
     statuses: dict[str, str] = {}
-    for job in listing.jobs:
+    for job in jobs:
         if job.instance is not None and job.instance.id not in statuses:
             found = await svc.store.get_instance(project_id, job.instance.id)
             statuses[job.instance.id] = (
                 "" if found is None else svc.instances.live_status(found) if svc.instances else found.status
             )
-    return JSON(
-        {
-            "jobs": [
-                task_detail_info(job, statuses.get(job.instance.id, "") if job.instance else "")
-                for job in listing.jobs
-            ],
-            "total_count": listing.total_count,
-            "action_names": listing.action_names,
-        }
-    )
+    return statuses
+
+
+def _status_of(statuses: dict[str, str], job: Job) -> str:
+    return statuses.get(job.instance.id, "") if job.instance else ""
 
 
 async def delete_job(request: Request) -> Response:
@@ -127,9 +143,14 @@ async def list_scheduled(request: Request) -> Response:
     project_id = request.path_params["project_id"]
     require_project(principal, project_id)
     where, offset, limit = parse_schedule_query(dict(request.query_params))
+    if where.job_name is not None:
+        where = dataclasses.replace(where, job_name=schedule_job_name(where.job_name))
     svc = services(request.scope)
     jobs, total = await svc.store.list_scheduled(project_id, where, offset, limit, svc.visible_since())
-    return JSON({"schedules": [schedule_task(job) for job in jobs], "total_count": total})
+    statuses = await _instance_statuses(svc, project_id, jobs)
+    return JSON(
+        {"schedules": [schedule_task(job, _status_of(statuses, job)) for job in jobs], "total_count": total}
+    )
 
 
 async def cancel_scheduled(request: Request) -> Response:
@@ -152,10 +173,21 @@ async def show_task_details(request: Request) -> Response:
     principal = await authenticate(request.scope)
     project_id = request.path_params["project_id"]
     require_project(principal, project_id)
-    job_id = parse_job_id("job_id", request.query_params.get("job_id"))
-    svc = services(request.scope)
-    job = await svc.store.get_job(project_id, job_id, svc.visible_since())
+    problems = Problems()
     instance_id = request.path_params["instance_id"]
-    if job is None or job.instance is None or job.instance.id != instance_id:
-        raise JobNotFound()
-    return JSON(task_details(job))
+    check_text(problems, "instance_id", instance_id, MAX_ID)
+    job_id = parse_job_id("job_id", request.query_params.get("job_id"), problems)
+    problems.check()
+    svc = services(request.scope)
+    visible_since = svc.visible_since()
+    # An instance taskcenter runs has a record (a deleted one is gone, as on every instance
+    # route); a producer's instance exists through its jobs only.
+    record = await svc.store.get_instance(project_id, instance_id)
+    if record is not None and record.status == InstanceStatus.DELETED:
+        raise InstanceNotFound()
+    job = await svc.store.get_job(project_id, job_id, visible_since)
+    if job is not None and job.instance is not None and job.instance.id == instance_id:
+        return JSON(task_details(job))
+    if record is None and not await svc.store.instance_has_jobs(project_id, instance_id, visible_since):
+        raise InstanceNotFound()
+    raise JobNotFound()

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from taskcenter.domain.job import Job
 from taskcenter.domain.problems import Problems, bad
+from taskcenter.domain.status import JobStatus
 
 DATASTORE = "gaussdb-mysql"
 # The cloud's version triple; taskcenter serves it with MariaDB (MySQL-compatible).
@@ -16,13 +18,81 @@ ENGINE_VERSION = {"id": "gaussdb-mysql-8.0", "name": "8.0", "version": "8.0.22",
 
 
 class InstanceStatus:
-    # The values TaskDetailInfo.instance_status documents; "abnormal" is derived on read
-    # (the server of a normal instance is not running).
+    # What is stored, in the vocabulary of the v3.1 "unify status" APIs and of
+    # TaskDetailInfo/ScheduleTask.instance_status; "abnormal" is derived on read (the server of
+    # a normal instance is not running). The v3 instance APIs show V3Status instead.
     CREATING = "creating"
     NORMAL = "normal"
     ABNORMAL = "abnormal"
     CREATEFAIL = "createfail"
     DELETED = "deleted"
+
+
+class V3Status:
+    """The values MysqlInstanceInfoDetail.status documents, as the v3 instance APIs show them.
+
+    Clients wait on them: the Terraform provider's create waits from BUILD to ACTIVE, and its
+    delete waits through ACTIVE, BACKING UP or FAILED to the instance's not-found.
+    """
+
+    BUILD = "BUILD"
+    ACTIVE = "ACTIVE"
+    # Documented as "creation failed" in the SDK and as "abnormal" in the API reference:
+    # the v3 vocabulary has no other word for a server that is down.
+    FAILED = "FAILED"
+    REBOOTING = "REBOOTING"
+    MODIFYING = "MODIFYING"
+    BACKING_UP = "BACKING UP"
+    # Nodes only (MysqlInstanceNodeInfo.status), as the SDK documents node states elsewhere
+    # (MysqlProxyNodes): a node whose server is down.
+    ABNORMAL = "ABNORMAL"
+
+
+# The v3 status of an instance while one of its operations is under way; the others (delete,
+# databases, users) leave it as it is, as on the cloud.
+_V3_OPERATIONS = {
+    "CreateGaussDBforMySQLInstance": V3Status.BUILD,
+    "RestoreGaussDBforMySQLNewInstance": V3Status.BUILD,
+    "RebootGaussDBforMySQLInstance": V3Status.REBOOTING,
+    "ResizeGaussDBforMySQLFlavor": V3Status.MODIFYING,
+    "CreateGaussDBforMySQLBackup": V3Status.BACKING_UP,
+}
+_V3_AT_REST = {
+    InstanceStatus.CREATING: V3Status.BUILD,
+    InstanceStatus.NORMAL: V3Status.ACTIVE,
+    InstanceStatus.ABNORMAL: V3Status.FAILED,
+    InstanceStatus.CREATEFAIL: V3Status.FAILED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ShownStatus:
+    """An instance's status in each vocabulary its answers use."""
+
+    unify: str  # InstanceStatus: v3.1 unify-status APIs, instance_status of the job lists
+    v3: str  # V3Status: the v3 instance APIs
+    node: str  # nodes[].status
+
+    @property
+    def up(self) -> bool:
+        """Whether the instance has a server (its addresses and times are shown)."""
+        return self.unify not in (InstanceStatus.CREATING, InstanceStatus.CREATEFAIL)
+
+
+def under_way(job: Job, now: datetime) -> bool:
+    """Whether ``job`` is working on its instance now: running, or due (not waiting for its
+    maintenance window)."""
+    return job.status is JobStatus.RUNNING or (job.run_at is None or job.run_at <= now)
+
+
+def shown_status(live: str, operation: str | None) -> ShownStatus:
+    """The statuses shown for an instance whose stored-or-derived status is ``live``
+    (InstanceStatus) while the job ``operation`` (a job name) is under way on it, if any."""
+    v3 = _V3_AT_REST.get(live, V3Status.FAILED)
+    if live in (InstanceStatus.NORMAL, InstanceStatus.ABNORMAL) and operation in _V3_OPERATIONS:
+        v3 = _V3_OPERATIONS[operation]
+    node = V3Status.ABNORMAL if live == InstanceStatus.ABNORMAL and v3 == V3Status.FAILED else v3
+    return ShownStatus(live, v3, node)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +162,7 @@ _INSTANCE_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 def parse_instance_id(field: str, value: str, problems: Problems | None = None) -> str:
     """An instance id as a client may write one; whether it exists is the store's to say.
 
-    With ``problems`` a malformed id is added there; without, it is raised at once.
+    With ``problems`` a wrong id is added there (and returned as it is); without, it is raised.
     """
     if not _INSTANCE_ID.fullmatch(value):
         why = ("not an instance id (1-64 letters, digits, '-' or '_').",

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskcenter.domain.instance import DATASTORE, ENGINE_VERSION, FLAVORS, Backup, DbInstance
+from taskcenter.domain.instance import (
+    DATASTORE,
+    ENGINE_VERSION,
+    FLAVORS,
+    Backup,
+    DbInstance,
+    ShownStatus,
+    V3Status,
+)
 from taskcenter.domain.wire import format_time
 
 
@@ -19,7 +27,7 @@ def created_instance(instance: DbInstance) -> dict[str, Any]:
     return {
         "id": instance.id,
         "name": instance.name,
-        "status": "BUILD",
+        "status": V3Status.BUILD,
         "datastore": _datastore(),
         "mode": r.get("mode", "Cluster"),
         "configuration_id": r.get("configuration_id", ""),
@@ -38,14 +46,14 @@ def created_instance(instance: DbInstance) -> dict[str, Any]:
     }
 
 
-def listed_instance(instance: DbInstance, status: str) -> dict[str, Any]:
-    """MysqlInstanceListInfo."""
+def listed_instance(instance: DbInstance, status: ShownStatus, unify: bool = False) -> dict[str, Any]:
+    """MysqlInstanceListInfo; with ``unify``, MysqlInstanceListInfoUnifyStatus (v3.1)."""
     r, flavor = instance.request, instance.flavor
-    up = status not in ("creating", "createfail")
+    up = status.up
     return {
         "id": instance.id,
         "name": instance.name,
-        "status": status,
+        "status": status.unify if unify else status.v3,
         "private_ips": ["127.0.0.1"] if up else [],
         "proxy_ips": [],
         "readonly_private_ips": [],
@@ -71,15 +79,16 @@ def listed_instance(instance: DbInstance, status: str) -> dict[str, Any]:
     }
 
 
-def instance_detail(instance: DbInstance, status: str) -> dict[str, Any]:
-    """MysqlInstanceInfoDetail, with the one node a local instance has."""
+def instance_detail(instance: DbInstance, status: ShownStatus, unify: bool = False) -> dict[str, Any]:
+    """MysqlInstanceInfoDetail, with the one node a local instance has; with ``unify``,
+    MysqlInstanceInfoDetailUnifyStatus (v3.1)."""
     r, flavor = instance.request, instance.flavor
-    up = status not in ("creating", "createfail")
+    up = status.up
     return {
         "id": instance.id,
         "name": instance.name,
         "project_id": instance.project_id,
-        "status": status,
+        "status": status.unify if unify else status.v3,
         "port": str(instance.port or ""),
         "alias": "",
         "type": "Cluster",
@@ -106,7 +115,7 @@ def instance_detail(instance: DbInstance, status: str) -> dict[str, Any]:
                 "id": f"{instance.id}no01",
                 "name": f"{instance.name}_node01",
                 "type": "master",
-                "status": status,
+                "status": status.node,
                 "port": instance.port or 0,
                 "private_read_ips": ["127.0.0.1"] if up else [],
                 "volume": {"type": "DL6", "used": "0", "size": 10},

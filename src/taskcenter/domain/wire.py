@@ -122,13 +122,16 @@ def task_detail_info(job: Job, instance_status: str = "") -> dict[str, Any]:
 
 
 def sub_task_info(sub_task: SubTask) -> dict[str, Any]:
-    """SubTaskInfo: percent and remaining_time are strings on the wire."""
-    return {
-        "sub_task_name": sub_task.name,
-        "percent": str(sub_task.percent),
-        "status": sub_task.status,
-        "remaining_time": "" if sub_task.remaining_time is None else str(sub_task.remaining_time),
-    }
+    """SubTaskInfo: percent and remaining_time are strings on the wire.
+
+    remaining_time is documented as a number of seconds, with no word for "unknown": when the
+    producer did not say, the field is left out (the SDK reads None), never an empty string
+    that a client would have to parse as seconds.
+    """
+    info = {"sub_task_name": sub_task.name, "percent": str(sub_task.percent), "status": sub_task.status}
+    if sub_task.remaining_time is not None:
+        info["remaining_time"] = str(sub_task.remaining_time)
+    return info
 
 
 def sub_task_to_json(sub_task: SubTask) -> dict[str, Any]:
@@ -151,9 +154,16 @@ SCHEDULE_NAMES = {
     "RebootGaussDBforMySQLInstance": "REBOOT_INSTANCE",
     "UpgradeGaussDBforMySQLDatabaseVersion": "VERSION_UPGRADE",
 }
+_JOB_NAMES = {short: name for name, short in SCHEDULE_NAMES.items()}
 
 
-def schedule_task(job: Job) -> dict[str, Any]:
+def schedule_job_name(shown: str) -> str:
+    """The job name behind a scheduled-jobs ``job_name``: the list shows the short names, so
+    a filter by what the list shows finds it (a full job name is taken as it is)."""
+    return _JOB_NAMES.get(shown, shown)
+
+
+def schedule_task(job: Job, instance_status: str = "") -> dict[str, Any]:
     """ScheduleTask: one row of GET /v3/{project_id}/scheduled-jobs."""
     instance = job.instance
     target = job.params.get("target_config")
@@ -161,7 +171,7 @@ def schedule_task(job: Job) -> dict[str, Any]:
         "job_id": job.id,
         "instance_id": instance.id if instance else "",
         "instance_name": instance.name if instance else "",
-        "instance_status": "",
+        "instance_status": instance_status,
         "project_id": job.project_id,
         "job_name": SCHEDULE_NAMES.get(job.name, job.name),
         "create_time": format_time(job.created),

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from taskcenter.domain.engine import Claim, Outcome
 from taskcenter.domain.instance import Backup, DbInstance
+from taskcenter.domain.instance_queries import BackupFilter, InstanceFilter
 from taskcenter.domain.job import Job, JobEvent, JobPatch, NewJob
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
 from taskcenter.domain.requests import JobFilter, Page, ScheduleFilter
@@ -175,8 +176,11 @@ class Store(Protocol):
         """The instance, of ``project_id`` unless None."""
         ...
 
-    async def list_instances(self, project_id: str, offset: int, limit: int) -> tuple[list[DbInstance], int]:
-        """Instances not deleted, oldest first, and how many there are."""
+    async def list_instances(
+        self, project_id: str, where: InstanceFilter, offset: int, limit: int
+    ) -> tuple[list[DbInstance], int]:
+        """The project's instances that are not deleted and match ``where`` (in SQL), oldest
+        first, and how many match. ``where.impossible`` matches nothing."""
         ...
 
     async def update_instance(
@@ -195,6 +199,11 @@ class Store(Protocol):
         """The instance's job that has not ended, if any (there is at most one)."""
         ...
 
+    async def instance_has_jobs(self, project_id: str, instance_id: str, visible_since: datetime) -> bool:
+        """Whether the project has a visible job on ``instance_id`` (producers report jobs on
+        instances taskcenter has no record of)."""
+        ...
+
     async def save_backup(self, backup: Backup) -> None:
         """Insert or replace the backup's record."""
         ...
@@ -202,8 +211,11 @@ class Store(Protocol):
     async def get_backup(self, project_id: str, backup_id: str) -> Backup | None: ...
 
     async def list_backups(
-        self, project_id: str, instance_id: str | None, offset: int, limit: int
-    ) -> tuple[list[Backup], int]: ...
+        self, project_id: str, where: BackupFilter, offset: int, limit: int
+    ) -> tuple[list[Backup], int]:
+        """The project's backups matching ``where`` (in SQL), newest first, and how many match.
+        ``instance_name`` matches the name of the backup's instance."""
+        ...
 
     # Identity
     async def create_identity(self, project: Project, user: User, key: AccessKey) -> bool:

@@ -22,6 +22,7 @@ from taskcenter.domain.errors import (
     LeaseLost,
 )
 from taskcenter.domain.instance import Backup, DbInstance, InstanceStatus
+from taskcenter.domain.instance_queries import BackupFilter, InstanceFilter
 from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, apply_patch, stored_params
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
 from taskcenter.domain.requests import JobFilter, Page, ScheduleFilter
@@ -489,16 +490,37 @@ class PostgresStore:
             return None
         return _instance(row)
 
-    async def list_instances(self, project_id: str, offset: int, limit: int) -> tuple[list[DbInstance], int]:
-        where = "project_id = $1 AND status <> 'deleted'"
-        rows = await self._pool.fetch(
-            f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE {where} "
-            "ORDER BY created_at, id LIMIT $2 OFFSET $3",
-            project_id,
-            limit,
-            offset,
-        )
-        total = await self._pool.fetchval(f"SELECT count(*) FROM instances WHERE {where}", project_id)
+    async def list_instances(
+        self, project_id: str, where: InstanceFilter, offset: int, limit: int
+    ) -> tuple[list[DbInstance], int]:
+        if where.impossible:
+            return [], 0
+        params: list[Any] = [project_id, InstanceStatus.DELETED]
+        clauses = ["project_id = $1", "status <> $2"]
+
+        def add(clause: str, value: Any) -> None:
+            params.append(value)
+            clauses.append(clause.format(f"${len(params)}"))
+
+        for column, match in (("id", where.id), ("name", where.name)):
+            if match is not None:
+                add(f"strpos({column}, {{}}) > 0" if match.contains else f"{column} = {{}}", match.text)
+        for field, value in (("vpc_id", where.vpc_id), ("subnet_id", where.subnet_id)):
+            if value is not None:
+                add(f"request->>'{field}' = {{}}", value)
+        for key, value in where.tags:
+            add("request->'tags' @> {}::jsonb", [{"key": key, "value": value}])
+        if where.with_address:
+            add("status <> ALL({}::text[])", [InstanceStatus.CREATING, InstanceStatus.CREATEFAIL])
+        condition = " AND ".join(clauses)
+        n = len(params)
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            rows = await conn.fetch(
+                f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE {condition} "
+                f"ORDER BY created_at, id LIMIT ${n + 1} OFFSET ${n + 2}",
+                *params, limit, offset,
+            )  # fmt: skip
+            total = await conn.fetchval(f"SELECT count(*) FROM instances WHERE {condition}", *params)
         return [_instance(r) for r in rows], total
 
     async def update_instance(
@@ -537,6 +559,16 @@ class PostgresStore:
         )
         return _job(row) if row else None
 
+    async def instance_has_jobs(self, project_id: str, instance_id: str, visible_since: datetime) -> bool:
+        found = await self._pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM jobs WHERE project_id = $1 AND instance_id = $2 "
+            "AND (ended_at IS NULL OR ended_at >= $3))",
+            project_id,
+            instance_id,
+            visible_since,
+        )
+        return bool(found)
+
     async def save_backup(self, backup: Backup) -> None:
         await self._pool.execute(
             f"INSERT INTO backups ({_BACKUP_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) "
@@ -553,20 +585,33 @@ class PostgresStore:
         return _backup(row) if row else None
 
     async def list_backups(
-        self, project_id: str, instance_id: str | None, offset: int, limit: int
+        self, project_id: str, where: BackupFilter, offset: int, limit: int
     ) -> tuple[list[Backup], int]:
-        where = "project_id = $1 AND ($2::text IS NULL OR instance_id = $2)"
-        rows = await self._pool.fetch(
-            f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE {where} "
-            "ORDER BY begin_at DESC, id LIMIT $3 OFFSET $4",
-            project_id,
-            instance_id,
-            limit,
-            offset,
-        )
-        total = await self._pool.fetchval(
-            f"SELECT count(*) FROM backups WHERE {where}", project_id, instance_id
-        )
+        if where.impossible:
+            return [], 0
+        params: list[Any] = [project_id]
+        clauses = ["project_id = $1"]
+        for clause, value in (
+            ("instance_id = {}", where.instance_id),
+            ("id = {}", where.backup_id),
+            ("name = {}", where.name),
+            ("begin_at >= {}", where.begin_time),
+            ("begin_at <= {}", where.end_time),
+            ("instance_id IN (SELECT id FROM instances WHERE project_id = $1 AND name = {})",
+             where.instance_name),
+        ):  # fmt: skip
+            if value is not None:
+                params.append(value)
+                clauses.append(clause.format(f"${len(params)}"))
+        condition = " AND ".join(clauses)
+        n = len(params)
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            rows = await conn.fetch(
+                f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE {condition} "
+                f"ORDER BY begin_at DESC, id LIMIT ${n + 1} OFFSET ${n + 2}",
+                *params, limit, offset,
+            )  # fmt: skip
+            total = await conn.fetchval(f"SELECT count(*) FROM backups WHERE {condition}", *params)
         return [_backup(r) for r in rows], total
 
     # Identity

@@ -29,6 +29,7 @@ from taskcenter.domain.errors import (
     LeaseLost,
 )
 from taskcenter.domain.instance import Backup, DbInstance, InstanceStatus
+from taskcenter.domain.instance_queries import BackupFilter, InstanceFilter
 from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, apply_patch, stored_params
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
 from taskcenter.domain.requests import JobFilter, Page, ScheduleFilter
@@ -490,16 +491,45 @@ class SqliteStore:
             return None
         return _instance(row)
 
-    async def list_instances(self, project_id: str, offset: int, limit: int) -> tuple[list[DbInstance], int]:
-        where = "project_id = ? AND status <> 'deleted'"
-        rows = self._reader.execute(
-            f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE {where} "
-            "ORDER BY created_us, id LIMIT ? OFFSET ?",
-            (project_id, limit, offset),
-        ).fetchall()
-        (total,) = self._reader.execute(
-            f"SELECT count(*) FROM instances WHERE {where}", (project_id,)
-        ).fetchone()
+    async def list_instances(
+        self, project_id: str, where: InstanceFilter, offset: int, limit: int
+    ) -> tuple[list[DbInstance], int]:
+        if where.impossible:
+            return [], 0
+        clauses = ["project_id = ?", "status <> ?"]
+        params: list[Any] = [project_id, InstanceStatus.DELETED]
+        for column, match in (("id", where.id), ("name", where.name)):
+            if match is not None:
+                clauses.append(f"instr({column}, ?) > 0" if match.contains else f"{column} = ?")
+                params.append(match.text)
+        for field, value in (("vpc_id", where.vpc_id), ("subnet_id", where.subnet_id)):
+            if value is not None:
+                clauses.append(f"json_extract(request, '$.{field}') = ?")
+                params.append(value)
+        for key, value in where.tags:
+            # Read through the whole document's path, which is NULL (never an error) for a
+            # malformed tag, where json_extract(t.value, ...) would fail on a non-object.
+            clauses.append(
+                "EXISTS (SELECT 1 FROM json_each(request, '$.tags') AS t "
+                "WHERE json_extract(request, '$.tags[' || t.key || '].key') = ? "
+                "AND json_extract(request, '$.tags[' || t.key || '].value') = ?)"
+            )
+            params += [key, value]
+        if where.with_address:
+            clauses.append("status NOT IN (?, ?)")
+            params += [InstanceStatus.CREATING, InstanceStatus.CREATEFAIL]
+        condition = " AND ".join(clauses)
+        conn = self._reader
+        conn.execute("BEGIN")
+        try:
+            rows = conn.execute(
+                f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE {condition} "
+                "ORDER BY created_us, id LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ).fetchall()
+            (total,) = conn.execute(f"SELECT count(*) FROM instances WHERE {condition}", params).fetchone()
+        finally:
+            conn.execute("COMMIT")
         return [_instance(r) for r in rows], total
 
     async def update_instance(
@@ -538,6 +568,13 @@ class SqliteStore:
         ).fetchone()
         return _job(row) if row else None
 
+    async def instance_has_jobs(self, project_id: str, instance_id: str, visible_since: datetime) -> bool:
+        row = self._reader.execute(
+            f"SELECT 1 FROM jobs WHERE project_id = ? AND instance_id = ? AND {_VISIBLE} LIMIT 1",
+            (project_id, instance_id, to_us(visible_since)),
+        ).fetchone()
+        return row is not None
+
     async def save_backup(self, backup: Backup) -> None:
         def tx(conn: sqlite3.Connection) -> None:
             conn.execute(
@@ -557,17 +594,37 @@ class SqliteStore:
         return _backup(row) if row else None
 
     async def list_backups(
-        self, project_id: str, instance_id: str | None, offset: int, limit: int
+        self, project_id: str, where: BackupFilter, offset: int, limit: int
     ) -> tuple[list[Backup], int]:
-        where, params = "project_id = ?", [project_id]
-        if instance_id is not None:
-            where, params = where + " AND instance_id = ?", [project_id, instance_id]
-        rows = self._reader.execute(
-            f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE {where} "
-            "ORDER BY begin_us DESC, id LIMIT ? OFFSET ?",
-            (*params, limit, offset),
-        ).fetchall()
-        (total,) = self._reader.execute(f"SELECT count(*) FROM backups WHERE {where}", params).fetchone()
+        if where.impossible:
+            return [], 0
+        clauses = ["project_id = ?"]
+        params: list[Any] = [project_id]
+        for clause, value in (
+            ("instance_id = ?", where.instance_id),
+            ("id = ?", where.backup_id),
+            ("name = ?", where.name),
+            ("begin_us >= ?", _opt_us(where.begin_time)),
+            ("begin_us <= ?", _opt_us(where.end_time)),
+        ):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        if where.instance_name is not None:
+            clauses.append("instance_id IN (SELECT id FROM instances WHERE project_id = ? AND name = ?)")
+            params += [project_id, where.instance_name]
+        condition = " AND ".join(clauses)
+        conn = self._reader
+        conn.execute("BEGIN")
+        try:
+            rows = conn.execute(
+                f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE {condition} "
+                "ORDER BY begin_us DESC, id LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ).fetchall()
+            (total,) = conn.execute(f"SELECT count(*) FROM backups WHERE {condition}", params).fetchone()
+        finally:
+            conn.execute("COMMIT")
         return [_backup(r) for r in rows], total
 
     # Identity
