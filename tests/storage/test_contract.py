@@ -16,6 +16,7 @@ from taskcenter.domain.errors import (
     JobNotFound,
 )
 from taskcenter.domain.instance import Backup, DbInstance, InstanceStatus
+from taskcenter.domain.instance_queries import BackupFilter, InstanceFilter
 from taskcenter.domain.job import Instance, JobPatch, NewJob, SubTask
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
 from taskcenter.domain.requests import JobFilter, Page
@@ -268,13 +269,13 @@ async def test_instances_are_listed_per_project_oldest_first_without_the_deleted
         await store.create_instance(db_instance(instance_id, created=T0 + timedelta(seconds=n % 3)))
     await store.create_instance(db_instance("x", project="p2"))
     await store.update_instance("e", T0, status=InstanceStatus.DELETED)
-    instances, total = await store.list_instances("p1", 0, 10)
+    instances, total = await store.list_instances("p1", InstanceFilter(), 0, 10)
     # c and d at T0, a at T0+1s, b at T0+2s: ties by id.
     assert [i.id for i in instances] == ["c", "d", "a", "b"] and total == 4
-    page, total = await store.list_instances("p1", 1, 2)
+    page, total = await store.list_instances("p1", InstanceFilter(), 1, 2)
     assert [i.id for i in page] == ["d", "a"] and total == 4
-    assert [i.id for i in (await store.list_instances("p2", 0, 10))[0]] == ["x"]
-    assert await store.list_instances("p3", 0, 10) == ([], 0)
+    assert [i.id for i in (await store.list_instances("p2", InstanceFilter(), 0, 10))[0]] == ["x"]
+    assert await store.list_instances("p3", InstanceFilter(), 0, 10) == ([], 0)
 
 
 async def test_an_instance_update_changes_only_what_it_names(store: Store) -> None:
@@ -361,9 +362,12 @@ async def test_backups_are_listed_newest_first_per_project_and_instance(store: S
             Backup(backup_id, "p1", instance_id, f"bk-{n}", "COMPLETED", T0 + timedelta(hours=n))
         )
     await store.save_backup(Backup("b9", "p2", "i9", "other", "COMPLETED", T0))
-    backups, total = await store.list_backups("p1", None, 0, 10)
+    backups, total = await store.list_backups("p1", BackupFilter(), 0, 10)
     assert [b.id for b in backups] == ["b4", "b3", "b2", "b1"] and total == 4
-    backups, total = await store.list_backups("p1", "i1", 1, 1)
+    backups, total = await store.list_backups("p1", BackupFilter(instance_id="i1"), 1, 1)
     assert [b.id for b in backups] == ["b3"] and total == 3
-    assert await store.list_backups("p1", "i9", 0, 10) == ([], 0)  # another project's instance
-    assert [b.id for b in (await store.list_backups("p2", None, 0, 10))[0]] == ["b9"]
+    assert await store.list_backups("p1", BackupFilter(instance_id="i9"), 0, 10) == (
+        [],
+        0,
+    )  # another project's instance
+    assert [b.id for b in (await store.list_backups("p2", BackupFilter(), 0, 10))[0]] == ["b9"]
