@@ -8,6 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from taskcenter.api.logsafe import escape
 from taskcenter.api.responses import error_response, language
 from taskcenter.domain.errors import MethodNotAllowed, RouteNotFound, ServerFailure, TaskcenterError
 
@@ -19,7 +20,7 @@ async def taskcenter_error(request: Request, exc: Exception) -> Response:
     if exc.http_status == 401:
         log.info(
             "authentication failed request_id=%s path=%s: %s",
-            request.scope["state"]["request_id"], request.url.path, exc.detail,
+            request.scope["state"]["request_id"], escape(request.scope["path"]), escape(exc.detail),
         )  # fmt: skip
     return error_response(exc, language(request))
 
@@ -33,7 +34,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 async def unexpected(request: Request, exc: Exception) -> Response:
     log.error(
         "server failure request_id=%s %s %s",
-        request.scope["state"]["request_id"], request.method, request.url.path, exc_info=exc,
+        request.scope["state"]["request_id"], request.method, escape(request.scope["path"]), exc_info=exc,
     )  # fmt: skip
     return error_response(ServerFailure(), language(request))
 

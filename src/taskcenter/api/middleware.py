@@ -8,6 +8,7 @@ import os
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from taskcenter.api.logsafe import escape
 from taskcenter.api.responses import error_body
 from taskcenter.domain.errors import ServerFailure
 
@@ -52,7 +53,7 @@ class RequestContext:
         except Exception:
             if started:
                 return  # already answered and logged by the application's error handler
-            log.exception("unhandled error request_id=%s path=%s", request_id, scope.get("path"))
+            log.exception("unhandled error request_id=%s path=%s", request_id, escape(scope["path"]))
             error = ServerFailure()
             body = error_body(error)
             await send_with_id(
