@@ -1,5 +1,5 @@
 """The serving protocol: one write per response, errors in the TaurusDB format even for a request
-that is not HTTP, the head cap, and what it must leave as it was."""
+that is not HTTP, the head cap, upgrades answered as HTTP/1.1, and what it must leave as it was."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import logging
 import socket
 import time
+from random import Random
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -343,6 +344,53 @@ async def test_a_long_chunk_size_line_or_trailer_is_refused_however_it_arrives()
                 assert transport.writes[-1].startswith(b"HTTP/1.1 431 "), how
 
 
+async def test_pipelined_requests_are_read_alike_however_the_bytes_arrive() -> None:
+    """Fed in slices that end where each part of a message ends, the parser still reads every
+    kind of message as it would in one piece: bodies of a known length, chunks with extensions
+    and trailers, blank lines before a request, upgrade requests with a body."""
+    body = b'{"k":"v\r\n\r\n"}'
+    stream = b"".join(
+        [
+            b"\r\n\r\nGET /a HTTP/1.1\r\nhost: t\r\n\r\n",
+            b"POST /b HTTP/1.1\r\nhost: t\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body),
+            b"POST /c HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n",
+            b'5;ext="a;b"\r\n\r\n\r\nx\r\n00010\r\n0123456789abcdef\r\n0;last\r\nx-t: 1\r\ny-t: 2\r\n\r\n',
+            b"POST /d HTTP/1.1\r\nhost: t\r\nupgrade: h2c\r\nconnection: Upgrade\r\n",
+            b"content-length: %d\r\n\r\n%s" % (len(body), body),
+            b"PUT /e HTTP/1.1\r\nhost: t\r\nupgrade: websocket\r\nconnection: upgrade\r\n",
+            b"transfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            b"GET /f HTTP/1.1\r\nhost: t\r\n\r\n",
+        ]
+    )
+    random = Random(18)
+    cuts = [sorted(random.sample(range(1, len(stream)), k)) for k in (3, 30, 120)]
+    ways = {
+        "one read": [stream],
+        "a byte at a time": [stream[i : i + 1] for i in range(len(stream))],
+        **{
+            f"{len(c) + 1} random reads": [
+                stream[i:j] for i, j in zip([0, *c], [*c, len(stream)], strict=True)
+            ]
+            for c in cuts
+        },
+    }
+    for how, reads in ways.items():
+        seen: list[str] = []
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            seen.append(scope["path"])
+            await echo_length(scope, receive, send)
+
+        protocol, transport = connect(app)
+        for data in reads:
+            protocol.data_received(data)
+        await until(lambda: len(transport.writes) == 6)
+        lengths = [w.partition(b"\r\n\r\n")[2] for w in transport.writes]
+        assert lengths == [b"0", b"%d" % len(body), b"21", b"%d" % len(body), b"3", b"0"], how
+        assert seen == ["/a", "/b", "/c", "/d", "/e", "/f"], how
+        assert not transport.closed, how
+
+
 async def test_what_follows_a_request_that_closes_the_connection_is_not_read() -> None:
     """As uvicorn has the parser do: it is neither a head too long nor a request to answer."""
     request = b"GET /a HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n"
@@ -441,4 +489,39 @@ def test_a_request_cut_off_or_left_by_its_client_is_logged_as_one_line(
     wait_for_log(caplog, "refused before the application: 431")
     gone = wait_for_log(caplog, "client gone before its request was read", count=2)
     assert len(gone) == 2 and all(r.levelno == logging.INFO for r in gone)
+    assert problems(caplog) == []
+
+
+@pytest.mark.parametrize("engine", ["sqlite"])
+def test_an_upgrade_request_is_answered_as_the_http_request_it_also_is(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The service has no WebSocket routes and speaks no HTTP/2: a request that asks to switch
+    gets its route's answer (404 APIGW.0101 for no route) in the TaurusDB format, its body
+    read as any request's, and the connection goes on in HTTP/1.1."""
+    websocket = (
+        b"upgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-version: 13\r\n"
+        b"sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    )
+    [(status, headers, body)] = exchange(
+        api.url, b"GET /v3/chat HTTP/1.1\r\nhost: t\r\n" + websocket + b"\r\n"
+    )
+    assert status == 404 and headers["content-type"] == "application/json" and headers["x-request-id"]
+    assert orjson.loads(body)["error_code"] == "APIGW.0101"
+    health = b"GET /health HTTP/1.1\r\nhost: t\r\n"
+    pipelined = exchange(api.url, health + websocket + b"\r\n" + health + b"\r\n", answers=2)
+    assert [(status, body) for status, _, body in pipelined] == [(200, b'{"status":"ok"}')] * 2
+    h2c = (
+        b"connection: Upgrade, HTTP2-Settings",
+        b"upgrade: h2c",
+        b"http2-settings: AAMAAABkAARAAAAAAAIAAAAA",
+    )
+    with_length = token_request(api, *h2c)
+    head, _, body = with_length.partition(b"\r\n\r\n")
+    chunked = head.replace(b"content-length: %d" % len(body), b"transfer-encoding: chunked")
+    chunked += b"\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    for request in (with_length, chunked):
+        served = exchange(api.url, request + health + b"\r\n", answers=2)
+        assert [status for status, _, _ in served] == [201, 200], served
+        assert served[0][1]["x-subject-token"]
     assert problems(caplog) == []

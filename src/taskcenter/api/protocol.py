@@ -1,4 +1,4 @@
-"""The HTTP/1.1 protocol uvicorn serves with: its own, with two changes.
+"""The HTTP/1.1 protocol uvicorn serves with: its own, with three changes.
 
 One write per response. uvicorn's httptools protocol writes a response's head when the
 application starts the response and its body when the application sends it: two send() system
@@ -7,14 +7,17 @@ the event loop's thread (py-spy). Measured under wrk (BENCHMARKS.md), one write 
 served 9-14% more requests a second, /health and polls alike. uvicorn has no setting for this,
 so the head is held here, in the transport each request's cycle writes to, until its body comes.
 
-A request that is not valid HTTP/1.1 (which never reaches the application) is answered in the
-TaurusDB error format, with a request id, like every other error; uvicorn answers it in plain
-text. And a request's head (its request line and headers) is capped at MAX_HEAD bytes:
-httptools buffers a head however long it is, so without a cap one client could hold any amount
-of memory with a single endless header (uvicorn caps heads only with h11). The cap is exact
-whatever the reads the bytes arrive in: the parser is fed each head up to its blank line, each
-body up to its end, so every message's bytes are counted from where it begins (see
-data_received).
+Every answer in the TaurusDB error format. A request that is not valid HTTP/1.1 (which never
+reaches the application) is answered in that format, with a request id, like every other error;
+uvicorn answers it in plain text. A request asking to switch protocols (``Upgrade: websocket``,
+``h2c``) is answered as the HTTP/1.1 request it also is, as RFC 9110 lets a server do: the
+service has no WebSocket routes, and uvicorn would otherwise answer an empty plain-text 403.
+
+A request's head (its request line and headers) is capped at MAX_HEAD bytes: httptools buffers
+a head however long it is, so without a cap one client could hold any amount of memory with a
+single endless header (uvicorn caps heads only with h11). The cap is exact whatever the reads
+the bytes arrive in: the parser is fed each head up to its blank line, each body up to its end,
+so every message's bytes are counted from where it begins (see data_received).
 """
 
 from __future__ import annotations
@@ -86,7 +89,7 @@ class HeadWithBody:
 
 class HttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, each request's response written through a HeadWithBody,
-    and heads capped at MAX_HEAD bytes."""
+    upgrades answered as HTTP/1.1, and heads capped at MAX_HEAD bytes."""
 
     _refused = False  # a refusal was written: what still comes is dropped (see _reject)
     _ended = False  # the last request closes the connection: what follows it is not read
@@ -104,6 +107,13 @@ class HttpProtocol(HttpToolsProtocol):
     _chunk_left = 0  # the current chunk's data and closing CRLF: bytes still to come
     _size_line = b""  # the current chunk's size line so far, when it began in an earlier read
     _in_trailers = False  # after a chunked body's last chunk
+    # An upgrade request with a body: the parser skips the body of any upgrade request (it takes
+    # what follows for the new protocol's), so this one's body is parsed as a message of its own.
+    _upgrade_body: bytes | None = None
+    _continuing = False  # that message's stand-in head is being fed: it is not a new request
+
+    def _should_upgrade(self) -> bool:
+        return False  # every request is answered as HTTP/1.1 (whatever uvicorn's ws setting)
 
     def data_received(self, data: bytes) -> None:
         if self._refused or self._ended:
@@ -228,14 +238,12 @@ class HttpProtocol(HttpToolsProtocol):
             return start
         try:
             self.parser.feed_data(data if stop - start == len(data) else memoryview(data)[start:stop])
-        except httptools.HttpParserUpgrade:
-            # As uvicorn does: the connection goes to its WebSocket protocol, or the upgrade
-            # is ignored with what follows it in this read.
-            if self._should_upgrade():
-                self.handle_websocket_upgrade()
-            else:
-                self._unsupported_upgrade_warning()
-            return len(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            # The parser stops after an upgrade request (its body, if any, skipped). It is
+            # answered as HTTP/1.1, and what follows it is HTTP/1.1 too.
+            if self._upgrade_body is not None:
+                self._continue_with_body(self._upgrade_body)
+            return start + int(upgrade.args[0])
         except httptools.HttpParserError as exc:
             self._reject(_not_http(), exc)
             return len(data)
@@ -252,17 +260,37 @@ class HttpProtocol(HttpToolsProtocol):
                 length = int(value)
         return length
 
+    def _continue_with_body(self, framing: bytes) -> None:
+        """Has the parser read the body of the upgrade request just parsed, as the body of a
+        stand-in message that is not a request of its own."""
+        self._upgrade_body = None
+        self._continuing = True
+        try:
+            self.parser.feed_data(b"POST / HTTP/1.1\r\n" + framing + b"\r\n\r\n")
+        finally:
+            self._continuing = False
+
     def on_headers_complete(self) -> None:
         self._head_ended = self._in_body = True
         self._body_left = _UNKNOWN
+        if self._continuing:
+            return  # the stand-in head of an upgrade request's body (see _continue_with_body)
         previous = self.cycle
         super().on_headers_complete()
         cycle = self.cycle
-        # A HEAD response has no body write for its head to wait for; an upgrade starts no cycle.
-        if cycle is not None and cycle is not previous and cycle.scope["method"] != "HEAD":
+        # A HEAD response has no body write for its head to wait for.
+        if cycle is not previous and cycle.scope["method"] != "HEAD":
             cycle.transport = cast(asyncio.Transport, HeadWithBody(cycle.transport))
+        if self.parser.should_upgrade():
+            length = self._declared_length()
+            if length is None:
+                self._upgrade_body = b"transfer-encoding: chunked"
+            elif length:
+                self._upgrade_body = b"content-length: %d" % length
 
     def on_message_complete(self) -> None:
+        if self._upgrade_body is not None:
+            return  # its body is still to come (see _feed)
         self._in_body, self._blank, self._in_trailers = False, True, False
         # What follows a request that closes the connection is not read (as uvicorn has the
         # parser do), so it is not taken for the head of another.
