@@ -70,10 +70,16 @@ class ServerThread:
     port: int = field(default_factory=free_port)
 
     def __post_init__(self) -> None:
-        # The protocol `taskcenter serve` runs (the event loop stays asyncio's: uvloop's would be
-        # installed for the whole test process).
+        # The protocol and WebSocket setting `taskcenter serve` runs (the event loop stays
+        # asyncio's: uvloop's would be installed for the whole test process).
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", http=HttpProtocol
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            http=HttpProtocol,
+            ws="none",
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -1,17 +1,24 @@
 """The serving protocol: one write per response, errors in the TaurusDB format even for a request
-that is not HTTP, and what it must leave as it was."""
+that is not HTTP, the head cap, upgrades answered as HTTP/1.1, and what it must leave as it was."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
+import time
+from random import Random
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
+import pytest
 from starlette.types import Receive, Scope, Send
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
 from taskcenter.api.protocol import MAX_HEAD, HttpProtocol
+from tests.api.conftest import Api
 
 
 class RecordingTransport(asyncio.Transport):
@@ -259,3 +266,269 @@ async def test_a_refusal_is_answered_once_and_nothing_follows_it() -> None:
     assert transport.ended and len(transport.writes) == 1
     assert transport.writes[0].startswith(b"HTTP/1.1 431 ")
     assert raised == []  # its answer was dropped as for a client that went away
+
+
+def head_of(size: int, body: bytes) -> bytes:
+    """A request head of exactly ``size`` bytes, its blank line included, announcing ``body``."""
+    start = b"POST /a HTTP/1.1\r\nhost: t\r\ncontent-length: %d\r\nx-pad: " % len(body)
+    return start + b"p" * (size - len(start) - 4) + b"\r\n\r\n"
+
+
+def as_reads(before: bytes, head: bytes, body: bytes) -> dict[str, list[bytes]]:
+    """The bytes ``before + head + body`` as the reads a client's writes may arrive in."""
+    message = before + head + body
+    end = len(before) + len(head)  # where the head ends
+    return {
+        "one read": [message],
+        "reads of 1000 bytes": [message[i : i + 1000] for i in range(0, len(message), 1000)],
+        "the head, then the body": [message[:end], message[end:]],
+        "the blank line across three reads": [
+            message[: end - 3],
+            message[end - 3 : end - 1],
+            message[end - 1 :],
+        ],
+        "a byte at a time around the head's end": [
+            message[: end - 4],
+            *(message[i : i + 1] for i in range(end - 4, end + 2)),
+            message[end + 2 :],
+        ],
+    }
+
+
+async def until(condition: Any, seconds: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.002)
+
+
+async def test_the_head_cap_holds_however_the_bytes_arrive() -> None:
+    """A head of MAX_HEAD bytes is served and one of MAX_HEAD + 1 refused with a 431 before the
+    application sees it: in one read, in many, with the body later, with the blank line split
+    across reads, and after another request in the same read, whether that one's body had a
+    length or came in chunks."""
+    body = b"12345"
+    small = b"GET /b HTTP/1.1\r\nhost: t\r\n\r\n"
+    chunked = b"POST /c HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+    for before in (b"", small, chunked):
+        for size, served in ((MAX_HEAD, True), (MAX_HEAD + 1, False)):
+            for how, reads in as_reads(before, head_of(size, body), body).items():
+                seen: list[str] = []
+
+                async def app(scope: Scope, receive: Receive, send: Send) -> None:
+                    seen.append(scope["path"])
+                    await echo_length(scope, receive, send)
+
+                protocol, transport = connect(app)
+                for data in reads:
+                    protocol.data_received(data)
+                case = f"{size} bytes after {before[:6]!r}, {how}"
+                if served:
+                    await until(lambda: b"\r\n\r\n5" in b"".join(transport.writes))
+                    assert not transport.closed and "/a" in seen, case
+                else:
+                    await until(lambda: transport.closed)
+                    assert transport.writes[-1].startswith(b"HTTP/1.1 431 "), case
+                    assert "/a" not in seen, case
+
+
+async def test_a_long_chunk_size_line_or_trailer_is_refused_however_it_arrives() -> None:
+    """The last chunk's size line with its trailers, like a head, may hold MAX_HEAD bytes."""
+    start = b"POST /a HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n"
+    for size, served in ((MAX_HEAD, True), (MAX_HEAD + 1, False)):
+        trailers = b"0\r\nx-t: " + b"t" * (size - 12) + b"\r\n\r\n"
+        assert len(trailers) == size
+        for how, reads in as_reads(start, trailers, b"").items():
+            protocol, transport = connect(echo_length)
+            for data in reads:
+                if data:
+                    protocol.data_received(data)
+            if served:
+                await until(lambda: b"\r\n\r\n3" in b"".join(transport.writes))
+                assert not transport.closed, how
+            else:
+                await until(lambda: transport.closed)
+                assert transport.writes[-1].startswith(b"HTTP/1.1 431 "), how
+
+
+async def test_pipelined_requests_are_read_alike_however_the_bytes_arrive() -> None:
+    """Fed in slices that end where each part of a message ends, the parser still reads every
+    kind of message as it would in one piece: bodies of a known length, chunks with extensions
+    and trailers, blank lines before a request, upgrade requests with a body."""
+    body = b'{"k":"v\r\n\r\n"}'
+    stream = b"".join(
+        [
+            b"\r\n\r\nGET /a HTTP/1.1\r\nhost: t\r\n\r\n",
+            b"POST /b HTTP/1.1\r\nhost: t\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body),
+            b"POST /c HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n",
+            b'5;ext="a;b"\r\n\r\n\r\nx\r\n00010\r\n0123456789abcdef\r\n0;last\r\nx-t: 1\r\ny-t: 2\r\n\r\n',
+            b"POST /d HTTP/1.1\r\nhost: t\r\nupgrade: h2c\r\nconnection: Upgrade\r\n",
+            b"content-length: %d\r\n\r\n%s" % (len(body), body),
+            b"PUT /e HTTP/1.1\r\nhost: t\r\nupgrade: websocket\r\nconnection: upgrade\r\n",
+            b"transfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            b"GET /f HTTP/1.1\r\nhost: t\r\n\r\n",
+        ]
+    )
+    random = Random(18)
+    cuts = [sorted(random.sample(range(1, len(stream)), k)) for k in (3, 30, 120)]
+    ways = {
+        "one read": [stream],
+        "a byte at a time": [stream[i : i + 1] for i in range(len(stream))],
+        **{
+            f"{len(c) + 1} random reads": [
+                stream[i:j] for i, j in zip([0, *c], [*c, len(stream)], strict=True)
+            ]
+            for c in cuts
+        },
+    }
+    for how, reads in ways.items():
+        seen: list[str] = []
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            seen.append(scope["path"])
+            await echo_length(scope, receive, send)
+
+        protocol, transport = connect(app)
+        for data in reads:
+            protocol.data_received(data)
+        await until(lambda: len(transport.writes) == 6)
+        lengths = [w.partition(b"\r\n\r\n")[2] for w in transport.writes]
+        assert lengths == [b"0", b"%d" % len(body), b"21", b"%d" % len(body), b"3", b"0"], how
+        assert seen == ["/a", "/b", "/c", "/d", "/e", "/f"], how
+        assert not transport.closed, how
+
+
+async def test_what_follows_a_request_that_closes_the_connection_is_not_read() -> None:
+    """As uvicorn has the parser do: it is neither a head too long nor a request to answer."""
+    request = b"GET /a HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n"
+    protocol, transport = connect(fixed_length)
+    protocol.data_received(request + b"x" * (2 * MAX_HEAD))
+    await until(lambda: transport.closed)
+    assert len(transport.writes) == 1 and transport.writes[0].startswith(b"HTTP/1.1 200 OK")
+
+
+Answer = tuple[int, dict[str, str], bytes]
+
+
+def answers_in(received: bytes) -> list[Answer]:
+    """The complete responses in ``received``: status, headers (names in lower case), body."""
+    answers: list[Answer] = []
+    while True:
+        head, blank, rest = received.partition(b"\r\n\r\n")
+        if not blank:
+            return answers
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+        length = int(headers.get("content-length", "0"))
+        if len(rest) < length:
+            return answers
+        answers.append((int(status_line.split()[1]), headers, rest[:length]))
+        received = rest[length:]
+
+
+def exchange(url: str, *writes: bytes, answers: int = 1) -> list[Answer]:
+    """Sends ``writes`` over one connection, each once the answers to the writes before it came
+    in (``answers`` in all, at most one a write), and returns the answers."""
+    parts = urlsplit(url)
+    received = b""
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as conn:
+        for sent, data in enumerate(writes, start=1):
+            conn.sendall(data)
+            wanted = max(answers - len(writes) + sent, 0)
+            while len(answers_in(received)) < wanted and (chunk := conn.recv(65536)):
+                received += chunk
+    return answers_in(received)
+
+
+def token_request(api: Api, *headers: bytes) -> bytes:
+    c = api.creds["a"]
+    identity = {"methods": ["password"], "password": {"user": {"name": c.user, "password": c.password}}}
+    body = orjson.dumps({"auth": {"identity": identity, "scope": {"project": {"id": c.project_id}}}})
+    head = b"POST /v3/auth/tokens HTTP/1.1\r\nhost: t\r\ncontent-type: application/json\r\n"
+    return head + b"".join(h + b"\r\n" for h in headers) + b"content-length: %d\r\n\r\n" % len(body) + body
+
+
+def problems(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+
+
+def wait_for_log(caplog: pytest.LogCaptureFixture, text: str, count: int = 1) -> list[logging.LogRecord]:
+    """The log lines holding ``text``, once there are ``count`` of them."""
+    deadline = time.monotonic() + 10
+    while len(lines := [r for r in caplog.records if text in r.getMessage()]) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} log lines with {text!r}"
+        time.sleep(0.01)
+    return lines
+
+
+@pytest.mark.parametrize("engine", ["sqlite"])
+def test_a_long_head_is_refused_and_logged_as_one_line_whenever_its_body_comes(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """66 KB of head with the body in the same write, or sent once the head was answered: 431
+    both times, before the application saw it, and one info line; no failure, no traceback."""
+    caplog.set_level(logging.INFO)
+    request = token_request(api, b"x-junk: " + b"j" * 66_000)
+    head, _, body = request.partition(b"\r\n\r\n")
+    for writes in ([request], [head + b"\r\n\r\n", body]):
+        [(status, headers, answer)] = exchange(api.url, *writes, answers=1)
+        assert status == 431 and headers["content-type"] == "application/json", answer
+        assert orjson.loads(answer)["error_code"] == "DBS.200001" and headers["x-request-id"]
+    refusals = [r for r in caplog.records if "refused before the application: 431" in r.getMessage()]
+    assert len(refusals) == 2 and all(r.levelno == logging.INFO for r in refusals)
+    assert problems(caplog) == []
+
+
+@pytest.mark.parametrize("engine", ["sqlite"])
+def test_a_request_cut_off_or_left_by_its_client_is_logged_as_one_line(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client gone in the middle of a body, and a request whose trailers pass the cap while
+    the application reads its body, are not server failures: an info line each, no traceback."""
+    caplog.set_level(logging.INFO)
+    parts = urlsplit(api.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as conn:
+        conn.sendall(b'POST /v3/auth/tokens HTTP/1.1\r\nhost: t\r\ncontent-length: 100\r\n\r\n{"auth":')
+    wait_for_log(caplog, "client gone before its request was read")
+    chunked = b"POST /v3/auth/tokens HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n1\r\n{\r\n"
+    [(status, _, _)] = exchange(api.url, chunked + b"0\r\nx-t: " + b"t" * MAX_HEAD, answers=1)
+    assert status == 431
+    wait_for_log(caplog, "refused before the application: 431")
+    gone = wait_for_log(caplog, "client gone before its request was read", count=2)
+    assert len(gone) == 2 and all(r.levelno == logging.INFO for r in gone)
+    assert problems(caplog) == []
+
+
+@pytest.mark.parametrize("engine", ["sqlite"])
+def test_an_upgrade_request_is_answered_as_the_http_request_it_also_is(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The service has no WebSocket routes and speaks no HTTP/2: a request that asks to switch
+    gets its route's answer (404 APIGW.0101 for no route) in the TaurusDB format, its body
+    read as any request's, and the connection goes on in HTTP/1.1."""
+    websocket = (
+        b"upgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-version: 13\r\n"
+        b"sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    )
+    [(status, headers, body)] = exchange(
+        api.url, b"GET /v3/chat HTTP/1.1\r\nhost: t\r\n" + websocket + b"\r\n"
+    )
+    assert status == 404 and headers["content-type"] == "application/json" and headers["x-request-id"]
+    assert orjson.loads(body)["error_code"] == "APIGW.0101"
+    health = b"GET /health HTTP/1.1\r\nhost: t\r\n"
+    pipelined = exchange(api.url, health + websocket + b"\r\n" + health + b"\r\n", answers=2)
+    assert [(status, body) for status, _, body in pipelined] == [(200, b'{"status":"ok"}')] * 2
+    h2c = (
+        b"connection: Upgrade, HTTP2-Settings",
+        b"upgrade: h2c",
+        b"http2-settings: AAMAAABkAARAAAAAAAIAAAAA",
+    )
+    with_length = token_request(api, *h2c)
+    head, _, body = with_length.partition(b"\r\n\r\n")
+    chunked = head.replace(b"content-length: %d" % len(body), b"transfer-encoding: chunked")
+    chunked += b"\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    for request in (with_length, chunked):
+        served = exchange(api.url, request + health + b"\r\n", answers=2)
+        assert [status for status, _, _ in served] == [201, 200], served
+        assert served[0][1]["x-subject-token"]
+    assert problems(caplog) == []

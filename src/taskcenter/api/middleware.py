@@ -8,7 +8,8 @@ import os
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from taskcenter.api.responses import error_body
+from taskcenter.api.logsafe import escape
+from taskcenter.api.responses import JSON, error_body
 from taskcenter.domain.errors import ServerFailure
 
 log = logging.getLogger("taskcenter.api")
@@ -19,7 +20,8 @@ def request_ids() -> itertools.count[int]:
 
 
 class RequestContext:
-    """Gives each HTTP request an id (X-Request-Id, echoed in logs) and a last-resort 500.
+    """Gives each HTTP request an id (X-Request-Id, echoed in logs) and a last-resort 500, in
+    the TaurusDB format, for an error no handler answered or an application that did not answer.
 
     It wraps the whole application, so even responses made by Starlette's own error
     middleware carry the header.
@@ -52,14 +54,16 @@ class RequestContext:
         except Exception:
             if started:
                 return  # already answered and logged by the application's error handler
-            log.exception("unhandled error request_id=%s path=%s", request_id, scope.get("path"))
-            error = ServerFailure()
-            body = error_body(error)
-            await send_with_id(
-                {
-                    "type": "http.response.start",
-                    "status": error.http_status,
-                    "headers": [(b"content-type", b"application/json")],
-                }
+            log.exception("unhandled error request_id=%s path=%s", request_id, escape(scope["path"]))
+        else:
+            if started:
+                return
+            # uvicorn would answer in plain text, without a request id.
+            log.error(
+                "no answer from the application request_id=%s path=%s", request_id, escape(scope["path"])
             )
-            await send_with_id({"type": "http.response.body", "body": body})
+        error = ServerFailure()
+        body = error_body(error)
+        headers = [(b"content-type", JSON.media_type.encode()), (b"content-length", b"%d" % len(body))]
+        await send_with_id({"type": "http.response.start", "status": error.http_status, "headers": headers})
+        await send_with_id({"type": "http.response.body", "body": body})

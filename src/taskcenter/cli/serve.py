@@ -258,6 +258,7 @@ def serve(
             port=port,
             loop="uvloop",
             http=HttpProtocol,
+            ws="none",  # no WebSocket routes: an Upgrade request is answered as HTTP/1.1
             access_log=access_log,
             log_level=log_level.lower(),
             lifespan="on",
