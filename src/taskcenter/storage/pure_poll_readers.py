@@ -22,10 +22,10 @@ binary, as the C does. libpq rather than asyncpg on an event loop of the reader'
 - the same URL means the same connection: libpq reads the URL as the C reader does, so
   ``options=-c ...`` works and a parameter libpq refuses stops the store from opening on both
   paths (asyncpg would take it as a server setting); and failures read the same, libpq's texts;
-- it costs less: on this machine (2 shared, busy cores), batches of 8 lookups by id among 100,000
-  jobs, run one after another on one thread, took 34-37 µs of the process's CPU a lookup with
-  psycopg's pq and this module's rendering, 53-56 µs with asyncpg and the same rendering (its
-  event loop, protocol, records and datetimes all run on the reader's thread, under the GIL).
+- it costs less: batches of 8 lookups by id among 100,000 jobs, one after another on one thread,
+  each rendered by poll_answer, took 34-56 µs of the process's CPU a lookup with psycopg's pq and
+  53-65 µs with asyncpg, whose event loop, protocol, records and datetimes all run on the reader's
+  thread under the GIL (bench/poll_clients.py; BENCHMARKS.md, 2026-12-01, a busy 2-core machine).
 """
 
 from __future__ import annotations
