@@ -436,6 +436,39 @@ class _Wrapped:
         return getattr(self._reader, name)
 
 
+def _longest_pause(since: float, seconds: float) -> float:
+    """Runs Python on this thread until ``seconds`` after ``since`` (a time.monotonic() before the
+    reader was handed its work): the longest it waited for its turn (the GIL), from ``since``."""
+    started = last = since
+    longest = 0.0
+    while last - started < seconds:
+        sum(range(10_000))
+        now = time.monotonic()
+        longest, last = max(longest, now - last), now
+    return longest
+
+
+def test_sqlite_lookups_leave_the_other_threads_running(database: Path, readers: Readers) -> None:
+    """A lookup that takes its time (here a statement counting to some millions first) holds up no
+    other thread: the event loop's keeps running while SQLite works."""
+    slow = SQLITE_QUERY.replace(
+        "FROM t WHERE",
+        "FROM t, (WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3000000)"
+        " SELECT max(n) FROM c) WHERE",
+    )
+    reader = readers.sqlite(str(database), "", slow)
+    try:
+        started = time.monotonic()
+        number = reader.submit([("a", 1)])
+        pause = _longest_pause(started, 0.5)
+        assert _wait(reader) == [(number, ["first:1"])]
+        took = time.monotonic() - started
+        assert took > 0.6, "the lookup was too quick to show anything"
+        assert pause < 0.3, f"this thread was held up {pause:.2f} s of the lookup's {took:.2f} s"
+    finally:
+        reader.close()
+
+
 def test_postgres_connecting_leaves_the_other_threads_running(readers: Readers) -> None:
     """A connection that takes its time (here a server that accepts and says nothing for a while)
     holds up no other thread: the event loop's keeps running."""
@@ -443,17 +476,13 @@ def test_postgres_connecting_leaves_the_other_threads_running(readers: Readers) 
         port = server.getsockname()[1]
         reader = readers.postgres(f"postgresql://nobody@127.0.0.1:{port}/none", "", PG_QUERY, 1)
         try:
+            started = time.monotonic()
             reader.submit([(A, "p", T0_US)])
             silent, _ = server.accept()
-            started = last = time.monotonic()
-            longest_gap = 0.0
-            while time.monotonic() - started < 1.5:  # the other threads' turns, while it waits
-                sum(range(10_000))
-                now = time.monotonic()
-                longest_gap, last = max(longest_gap, now - last), now
+            pause = _longest_pause(started, 1.5)
             silent.close()
             [(_, answers)] = _wait(reader)
             assert isinstance(answers, str) and "closed the connection" in answers
-            assert longest_gap < 0.5, f"another thread held the GIL for {longest_gap:.2f} s"
+            assert pause < 0.5, f"this thread was held up {pause:.2f} s"
         finally:
             reader.close()
