@@ -5,6 +5,10 @@
 script), each between two /health runs; three rounds of these five runs by default.
 Target: GET-by-id >= 0.8x /health throughput, p99 <= 10 ms.
 
+Each round runs the five once per path of the poll lookups, each on a server of its own: the C
+readers (c) and their pure-Python twin (python, a server with TASKCENTER_PURE_PYTHON=1), and the
+report sets them side by side. --paths c (or python) measures one.
+
     .venv/bin/python -m bench.get_by_id --engine sqlite
     .venv/bin/python -m bench.get_by_id --engine postgres --pg-url postgresql://postgres@127.0.0.1/postgres
 """
@@ -128,7 +132,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--requests", type=int, default=20_000, help="distinct requests replayed")
     parser.add_argument("--rounds", type=int, default=3, help="repetitions of the five runs")
+    parser.add_argument(
+        "--paths", default="c,python", help="the poll readers measured, side by side: c, python or c,python"
+    )
     args = parser.parse_args()
+    paths = args.paths.split(",")
+    if not paths or not set(paths) <= set(PATHS):
+        parser.error(f"--paths takes {', '.join(PATHS)} or both, comma-separated")
 
     work = Path(tempfile.mkdtemp(prefix="tc-bench-"))
     if args.engine == "sqlite":
@@ -138,37 +148,53 @@ def main() -> None:
     rounds: list[list[WrkResult]] = []
     try:
         projects, jobs = asyncio.run(seed(database_url, work, args.projects, args.jobs))
-        server = Server(free_port(), database_url, work, {})
-        try:
-            tokens = {p.project_id: token_for(server.url, p) for p in projects}
-            by_project = {p.project_id: p for p in projects}
-            rng = random.Random(11)
-            sample = [jobs[rng.randrange(len(jobs))] for _ in range(args.requests)]
-            token_lines = [
-                f"/v3/{project}/jobs?id={job}\tX-Auth-Token: {tokens[project]}" for project, job in sample
-            ]
-            check = httpx.get(server.url + sample[0][1].join(["/v3/" + sample[0][0] + "/jobs?id=", ""]),
-                              headers={"X-Auth-Token": tokens[sample[0][0]]})  # fmt: skip
-            assert check.status_code == 200, check.text
-            run = lambda label, lines: run_wrk(  # noqa: E731
-                label, server.url, lines, work, connections=args.connections, seconds=args.seconds
-            )
-            # A warm-up, not recorded: otherwise the first reads of the sampled jobs are cold,
-            # as the jobs that pollers read on a long-running server are not.
-            run_wrk("warm-up", server.url, token_lines, work, connections=args.connections, seconds=5)
-            for _ in range(args.rounds):
-                results = [run("/health", ["/health"]), run("GET job by id, X-Auth-Token", token_lines)]
-                results.append(run("/health (again)", ["/health"]))
-                signed = signed_lines(server.url, sample, by_project)
-                results.append(run("GET job by id, AK/SK signed", signed))
-                results.append(run("/health (third)", ["/health"]))
-                rounds.append(results)
-        finally:
-            server.stop()
+        by_project = {p.project_id: p for p in projects}
+        rng = random.Random(11)
+        sample = [jobs[rng.randrange(len(jobs))] for _ in range(args.requests)]
+        tokens: dict[str, str] = {}
+        for _ in range(args.rounds):
+            for path in paths:
+                server = Server(free_port(), database_url, work, PATHS[path])
+                try:
+                    tokens = tokens or {p.project_id: token_for(server.url, p) for p in projects}
+                    rounds.append(measure(server, path, sample, tokens, by_project, work, args))
+                finally:
+                    server.stop()
     finally:
         if args.engine == "postgres":
             asyncio.run(drop_pg_database(database_url))
     report(args, rounds)
+
+
+# The environment of a server whose poll lookups take each path (storage/poll_readers.py).
+PATHS = {"c": {"TASKCENTER_PURE_PYTHON": "0"}, "python": {"TASKCENTER_PURE_PYTHON": "1"}}
+
+
+def measure(
+    server: Server,
+    path: str,
+    sample: list[tuple[str, str]],
+    tokens: dict[str, str],
+    by_project: dict[str, Credentials],
+    work: Path,
+    args: argparse.Namespace,
+) -> list[WrkResult]:
+    """The five runs of a round against one server, labelled with its path."""
+    token_lines = [f"/v3/{project}/jobs?id={job}\tX-Auth-Token: {tokens[project]}" for project, job in sample]
+    check = httpx.get(server.url + sample[0][1].join(["/v3/" + sample[0][0] + "/jobs?id=", ""]),
+                      headers={"X-Auth-Token": tokens[sample[0][0]]})  # fmt: skip
+    assert check.status_code == 200, check.text
+    run = lambda label, lines: run_wrk(  # noqa: E731
+        f"{path}: {label}", server.url, lines, work, connections=args.connections, seconds=args.seconds
+    )
+    # A warm-up, not recorded: otherwise the first reads of the sampled jobs are cold, as the
+    # jobs that pollers read on a long-running server are not (and each path has a server anew).
+    run_wrk("warm-up", server.url, token_lines, work, connections=args.connections, seconds=5)
+    results = [run("/health", ["/health"]), run("GET job by id, X-Auth-Token", token_lines)]
+    results.append(run("/health (again)", ["/health"]))
+    results.append(run("GET job by id, AK/SK signed", signed_lines(server.url, sample, by_project)))
+    results.append(run("/health (third)", ["/health"]))
+    return results
 
 
 TARGET_RATIO, TARGET_P99_MS = 0.8, 10.0
@@ -185,14 +211,17 @@ def report(args: argparse.Namespace, rounds: list[list[WrkResult]]) -> None:
     """
     print(
         f"\n{args.engine}, {args.jobs:,} jobs, {args.projects} projects, {args.connections} "
-        f"connections, {args.seconds} s, {len(rounds)} rounds; {machine()}; {time.strftime('%Y-%m-%d')}\n"
+        f"connections, {args.seconds} s, {args.rounds} rounds of the paths {args.paths}; {machine()}; "
+        f"{time.strftime('%Y-%m-%d')}\n"
     )
     print("| round | run | requests/s | p50 ms | p99 ms | errors | CPU stolen | vs /health around it |")
     print("|---|---|---|---|---|---|---|---|")
     ratios: dict[str, list[float]] = {}
     steady: dict[str, list[float]] = {}
     met: dict[str, int] = {}
-    for number, results in enumerate(rounds, 1):
+    per_round = len(args.paths.split(","))
+    for block, results in enumerate(rounds):
+        number = block // per_round + 1
         for index, result in enumerate(results):
             cell = ""
             if index in (1, 3):
@@ -219,6 +248,26 @@ def report(args: argparse.Namespace, rounds: list[list[WrkResult]]) -> None:
             f"{met[label]} of {len(values)} rounds; where /health stayed within {STEADY:.0%}: "
             + (f"median {statistics.median(kept):.2f}x in {len(kept)} rounds" if kept else "no round")
         )
+    side_by_side(rounds)
+
+
+def side_by_side(rounds: list[list[WrkResult]]) -> None:
+    """Each GET run's medians per path, and the Python path's against the C's."""
+    runs: dict[tuple[str, str], list[WrkResult]] = {}
+    for results in rounds:
+        for result in results[1:4:2]:
+            path, label = result.label.split(": ", 1)
+            runs.setdefault((label, path), []).append(result)
+    print("\n| run | path | requests/s (median) | p99 ms (median) | vs the C path |")
+    print("|---|---|---|---|---|")
+    for (label, path), results in runs.items():
+        rps = statistics.median(r.requests_per_second for r in results)
+        p99 = statistics.median(r.p99_ms for r in results)
+        c = runs.get((label, "c"))
+        versus = (
+            f"{rps / statistics.median(r.requests_per_second for r in c):.2f}x" if c and path != "c" else ""
+        )
+        print(f"| {label} | {path} | {rps:,.0f} | {p99:.2f} | {versus} |")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,17 @@
-"""The poll readers (C threads that never take the GIL): what the stores rely on them for."""
+"""The poll readers: what the stores rely on them for, from the C readers and their Python twin.
+
+Every test runs on both implementations (the C ones skipped only where the extension is not built);
+tests/storage/test_poll_readers_alike.py compares their outputs directly.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import select
+import socket
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +21,12 @@ import pytest
 
 from taskcenter.domain.job import JobPatch, NewJob
 from taskcenter.domain.status import JobStatus
-from taskcenter.storage._poll_readers import PostgresReader, SqliteReader
 from taskcenter.storage.base import Store
+from taskcenter.storage.poll_readers import PollReader, Readers
 from taskcenter.storage.postgres import PostgresStore
 from taskcenter.storage.rows import to_us
 from taskcenter.storage.sqlite import SqliteStore
+from tests.storage import poll_implementations
 from tests.storage.test_contract import LONG_AGO, T0
 
 # The shown columns (id, name, status, created, ended, progress, instance id and name, entities,
@@ -41,12 +48,18 @@ T0_US = to_us(T0)
 Finished = list[tuple[int, list[str | None] | str]]
 
 
-def _wait(reader: SqliteReader | PostgresReader, batches: int = 1) -> Finished:
+@pytest.fixture(autouse=True, params=poll_implementations.NAMES)
+def readers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Readers:
+    """Each test on each implementation; the stores it opens use that one too."""
+    return poll_implementations.use(request.param, monkeypatch)
+
+
+def _wait(reader: PollReader, batches: int = 1) -> Finished:
     """The finished batches, each answer shown by its job's name."""
     finished: Finished = []
     while len(finished) < batches:
         readable, _, _ = select.select([reader.fileno()], [], [], 10)
-        assert readable, "the reader did not signal its eventfd"
+        assert readable, "the reader did not signal that a batch finished"
         finished += _named(reader.collect())
     return finished
 
@@ -89,8 +102,10 @@ def pg_table(pg_url: str) -> str:
     return pg_url
 
 
-def test_sqlite_answers_each_lookup_in_order_with_text_and_integer_parameters(database: Path) -> None:
-    reader = SqliteReader(str(database), "PRAGMA cache_size=-1024;", SQLITE_QUERY)
+def test_sqlite_answers_each_lookup_in_order_with_text_and_integer_parameters(
+    database: Path, readers: Readers
+) -> None:
+    reader = readers.sqlite(str(database), "PRAGMA cache_size=-1024;", SQLITE_QUERY)
     try:
         first = reader.submit([("b", 1), ("zz", 2), ("a", "two"), ("c", 3)])
         # "c" has a row whose name is NULL, shown as "" as the wire shows absent texts.
@@ -102,30 +117,54 @@ def test_sqlite_answers_each_lookup_in_order_with_text_and_integer_parameters(da
         reader.close()
 
 
-def test_sqlite_refuses_what_it_cannot_bind(database: Path) -> None:
-    reader = SqliteReader(str(database), "", SQLITE_QUERY)
+def test_sqlite_refuses_what_it_cannot_bind(database: Path, readers: Readers) -> None:
+    reader = readers.sqlite(str(database), "", SQLITE_QUERY)
     try:
+        with pytest.raises(TypeError, match="list of tuples"):
+            reader.submit(1)  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="tuple of 2"):
             reader.submit([("a",)])
+        with pytest.raises(TypeError, match="tuple of 2"):
+            reader.submit([["a", 1]])  # type: ignore[list-item]
         with pytest.raises(TypeError, match="str or int"):
             reader.submit([("a", 1.5)])
         with pytest.raises(OverflowError):
             reader.submit([("a", 2**64)])
+        with pytest.raises(OverflowError):
+            reader.submit([("a", 2**63)])
+        with pytest.raises(UnicodeEncodeError):
+            reader.submit([("a", "\ud800")])
         ok = reader.submit([("a", 1)])
         assert _wait(reader) == [(ok, ["first:1"])]  # nothing half-submitted before it
     finally:
         reader.close()
 
 
-def test_sqlite_bad_query_or_database_fails_at_once(database: Path, tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError, match="no such table"):
-        SqliteReader(str(database), "", "SELECT 1 FROM nowhere WHERE ?1")
-    with pytest.raises(RuntimeError, match="unable to open"):
-        SqliteReader(str(tmp_path / "missing" / "x.db"), "", SQLITE_QUERY)
+def test_sqlite_bad_query_or_database_fails_at_once(database: Path, tmp_path: Path, readers: Readers) -> None:
+    with pytest.raises(RuntimeError, match=r"^SQLite reader: no such table: nowhere$"):
+        readers.sqlite(str(database), "", "SELECT 1 FROM nowhere WHERE ?1")
+    with pytest.raises(RuntimeError, match=r"^SQLite reader: unable to open database file$"):
+        readers.sqlite(str(tmp_path / "missing" / "x.db"), "", SQLITE_QUERY)
+    with pytest.raises(RuntimeError, match=r'^SQLite reader: near "SELEC": syntax error$'):
+        readers.sqlite(str(database), "", "SELEC 1")
 
 
-def test_close_answers_what_was_submitted_and_then_refuses(database: Path) -> None:
-    reader = SqliteReader(str(database), "", SQLITE_QUERY)
+def test_sqlite_reads_but_never_writes(database: Path, readers: Readers) -> None:
+    """The reader's connection is read-only: a statement that would write fails its batch."""
+    reader = readers.sqlite(
+        str(database),
+        "",
+        "DELETE FROM t WHERE id = ?1 RETURNING id, name, '', 0, NULL, 0, NULL, NULL, '', ''",
+    )
+    try:
+        number = reader.submit([("a",)])
+        assert _wait(reader) == [(number, "attempt to write a readonly database")]
+    finally:
+        reader.close()
+
+
+def test_close_answers_what_was_submitted_and_then_refuses(database: Path, readers: Readers) -> None:
+    reader = readers.sqlite(str(database), "", SQLITE_QUERY)
     numbers = [reader.submit([("a", n)]) for n in range(50)]
     reader.close()
     assert _named(reader.collect()) == [(number, [f"first:{n}"]) for n, number in enumerate(numbers)]
@@ -136,8 +175,10 @@ def test_close_answers_what_was_submitted_and_then_refuses(database: Path) -> No
     reader.close()  # twice is harmless
 
 
-def test_postgres_answers_each_lookup_by_its_index_on_several_connections(pg_table: str) -> None:
-    reader = PostgresReader(pg_table, "SET application_name = 'tc'", PG_QUERY, 3)
+def test_postgres_answers_each_lookup_by_its_index_on_several_connections(
+    pg_table: str, readers: Readers
+) -> None:
+    reader = readers.postgres(pg_table, "SET application_name = 'tc'", PG_QUERY, 3)
     unknown = "00000000-0000-4000-8000-000000000000"
     try:
         numbers = {
@@ -164,15 +205,15 @@ def test_postgres_answers_each_lookup_by_its_index_on_several_connections(pg_tab
         reader.close()
 
 
-def reader_answers(reader: PostgresReader) -> list[tuple[int, list[bytes | None] | str]]:
+def reader_answers(reader: PollReader) -> list[tuple[int, list[bytes | None] | str]]:
     """The next finished batch, its answers as the reader gave them."""
     readable, _, _ = select.select([reader.fileno()], [], [], 10)
-    assert readable, "the reader did not signal its eventfd"
+    assert readable, "the reader did not signal that a batch finished"
     return reader.collect()
 
 
-def test_postgres_failures_fail_their_batch_and_the_reader_recovers(pg_table: str) -> None:
-    reader = PostgresReader(pg_table, "", PG_QUERY, 1)
+def test_postgres_failures_fail_their_batch_and_the_reader_recovers(pg_table: str, readers: Readers) -> None:
+    reader = readers.postgres(pg_table, "", PG_QUERY, 1)
     try:
         bad = reader.submit([(A, "boom", T0_US)])
         [(number, answers)] = _wait(reader)
@@ -197,14 +238,16 @@ def test_postgres_failures_fail_their_batch_and_the_reader_recovers(pg_table: st
         reader.close()
 
 
-def test_postgres_batches_queued_behind_a_failed_one_fail_with_it_unrun(pg_table: str) -> None:
+def test_postgres_batches_queued_behind_a_failed_one_fail_with_it_unrun(
+    pg_table: str, readers: Readers
+) -> None:
     """A lock held on the table makes the first batch wait out its statement timeout; the batches
     queued behind it fail then too, rather than wait out a timeout each."""
 
     async def scenario() -> None:
         locker = await asyncpg.connect(pg_table)
         try:
-            reader = PostgresReader(pg_table, "SET statement_timeout = '300ms'", PG_QUERY, 1)
+            reader = readers.postgres(pg_table, "SET statement_timeout = '300ms'", PG_QUERY, 1)
             try:
                 warm = reader.submit([(A, "p", T0_US)])  # connected before the lock is taken
                 assert await asyncio.to_thread(_wait, reader) == [(warm, ["first:p:taskcenter-polls"])]
@@ -227,8 +270,8 @@ def test_postgres_batches_queued_behind_a_failed_one_fail_with_it_unrun(pg_table
     asyncio.run(scenario())
 
 
-def test_postgres_unreachable_database_fails_batches_not_the_reader() -> None:
-    reader = PostgresReader("postgresql://nobody@127.0.0.1:1/none", "", PG_QUERY, 1)
+def test_postgres_unreachable_database_fails_batches_not_the_reader(readers: Readers) -> None:
+    reader = readers.postgres("postgresql://nobody@127.0.0.1:1/none", "", PG_QUERY, 1)
     try:
         empty = reader.submit([])  # asks the database nothing
         assert _wait(reader) == [(empty, [])]
@@ -385,9 +428,61 @@ async def test_polls_of_a_lost_batch_fail_and_the_next_ones_run(tmp_path: Path, 
 class _Wrapped:
     """A store's reader with some of its methods replaced."""
 
-    def __init__(self, reader: SqliteReader | PostgresReader, **methods: Any) -> None:
+    def __init__(self, reader: PollReader, **methods: Any) -> None:
         self._reader = reader
         self.__dict__.update(methods)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._reader, name)
+
+
+def _longest_pause(since: float, seconds: float) -> float:
+    """Runs Python on this thread until ``seconds`` after ``since`` (a time.monotonic() before the
+    reader was handed its work): the longest it waited for its turn (the GIL), from ``since``."""
+    started = last = since
+    longest = 0.0
+    while last - started < seconds:
+        sum(range(10_000))
+        now = time.monotonic()
+        longest, last = max(longest, now - last), now
+    return longest
+
+
+def test_sqlite_lookups_leave_the_other_threads_running(database: Path, readers: Readers) -> None:
+    """A lookup that takes its time (here a statement counting to some millions first) holds up no
+    other thread: the event loop's keeps running while SQLite works."""
+    slow = SQLITE_QUERY.replace(
+        "FROM t WHERE",
+        "FROM t, (WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3000000)"
+        " SELECT max(n) FROM c) WHERE",
+    )
+    reader = readers.sqlite(str(database), "", slow)
+    try:
+        started = time.monotonic()
+        number = reader.submit([("a", 1)])
+        pause = _longest_pause(started, 0.5)
+        assert _wait(reader) == [(number, ["first:1"])]
+        took = time.monotonic() - started
+        assert took > 0.6, "the lookup was too quick to show anything"
+        assert pause < 0.3, f"this thread was held up {pause:.2f} s of the lookup's {took:.2f} s"
+    finally:
+        reader.close()
+
+
+def test_postgres_connecting_leaves_the_other_threads_running(readers: Readers) -> None:
+    """A connection that takes its time (here a server that accepts and says nothing for a while)
+    holds up no other thread: the event loop's keeps running."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        reader = readers.postgres(f"postgresql://nobody@127.0.0.1:{port}/none", "", PG_QUERY, 1)
+        try:
+            started = time.monotonic()
+            reader.submit([(A, "p", T0_US)])
+            silent, _ = server.accept()
+            pause = _longest_pause(started, 1.5)
+            silent.close()
+            [(_, answers)] = _wait(reader)
+            assert isinstance(answers, str) and "closed the connection" in answers
+            assert pause < 0.5, f"this thread was held up {pause:.2f} s"
+        finally:
+            reader.close()

@@ -1,4 +1,8 @@
-"""show_job: each store renders GET /v3/{project_id}/jobs?id= itself; job_info is the definition."""
+"""show_job: each store renders GET /v3/{project_id}/jobs?id= itself; job_info is the definition.
+
+Every test runs with each implementation of the poll readers (the C ones skipped only where the
+extension is not built), on both stores.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,19 @@ from taskcenter.domain.job import Instance, JobPatch, NewJob
 from taskcenter.domain.status import JobStatus
 from taskcenter.domain.wire import job_info
 from taskcenter.storage.base import Store
+from taskcenter.storage.poll_readers import Readers
 from taskcenter.storage.polls import PollBatcher
 from taskcenter.storage.postgres import PostgresStore
 from taskcenter.storage.sqlite import SqliteStore
+from tests.storage import poll_implementations
 from tests.storage.test_contract import LONG_AGO, T0
+
+
+@pytest.fixture(autouse=True, params=poll_implementations.NAMES)
+def readers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Readers:
+    """The stores opened in each test use these readers."""
+    return poll_implementations.use(request.param, monkeypatch)
+
 
 ENTITIES = [
     {},

@@ -366,8 +366,11 @@ static Text pg_text(const PGresult *result, int row, int column) {
     return text;
 }
 
-/* Microseconds from PostgreSQL's epoch (2000-01-01) to the Unix epoch's. */
+/* Microseconds from PostgreSQL's epoch (2000-01-01) to the Unix epoch's. Moved between the two in
+ * unsigned arithmetic, which wraps: a signed one overflows (undefined behaviour) at the ends of the
+ * range, where PostgreSQL's infinities lie and any lookup's parameter may. */
 #define PG_EPOCH_US INT64_C(946684800000000)
+#define FROM_PG_EPOCH(us) ((int64_t)((us) + (uint64_t)PG_EPOCH_US))
 
 /* The statement's rows: (lookup index int4, id text, name, status, created_at timestamptz,
  * ended_at, progress int2, instance_id, instance_name, entities jsonb, fail_reason). */
@@ -432,7 +435,7 @@ static void pg_array(Out *out, const Batch *batch, int p, uint32_t element_type)
             out_add(out, param->text, (size_t)param->size);
         } else if (element_type == OID_TIMESTAMPTZ && !param->is_text) {
             out_be(out, 8, 4);
-            out_be(out, (uint64_t)(param->integer - PG_EPOCH_US), 8);
+            out_be(out, (uint64_t)param->integer - (uint64_t)PG_EPOCH_US, 8);
         } else {
             out_be(out, UINT32_MAX, 4); /* -1: NULL */
         }
@@ -505,9 +508,9 @@ static void pg_run(Worker *worker, Batch *batch) {
             .id = pg_text(result, r, 1),
             .name = pg_text(result, r, 2),
             .status = pg_text(result, r, 3),
-            .created_us = (int64_t)pg_integer(result, r, 4) + PG_EPOCH_US,
+            .created_us = FROM_PG_EPOCH(pg_integer(result, r, 4)),
             .ended = !PQgetisnull(result, r, 5),
-            .ended_us = (int64_t)pg_integer(result, r, 5) + PG_EPOCH_US,
+            .ended_us = FROM_PG_EPOCH(pg_integer(result, r, 5)),
             .progress = (int16_t)pg_integer(result, r, 6),
             .instance_id = pg_text(result, r, 7),
             .instance_name = pg_text(result, r, 8),

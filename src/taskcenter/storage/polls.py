@@ -7,12 +7,14 @@ per batch, not per poll. Under light load a batch holds one lookup and nothing w
 timer.
 
 Batches run on reader threads written in C (_poll_readers.c says why), which never take the
-GIL; the event loop learns that a batch is done from an eventfd it watches, and answers its
-polls. So the event loop's thread never waits for a lookup, and a lookup never waits for it.
+GIL, or on their pure-Python twin where the C is not built (storage.poll_readers chooses); the
+event loop learns that a batch is done from a descriptor it watches (an eventfd, or a pipe), and
+answers its polls. So the event loop's thread never waits for a lookup, and a lookup never waits
+for it.
 
 The reader thread also renders each answer, ``{"job": job_info(job)}``, from the job's columns,
-in C and the same way for both stores: taskcenter.domain.wire.job_info is the definition, and
-the store contract tests hold the rendering to it field by field on each.
+the same way for both stores and both readers: taskcenter.domain.wire.job_info is the definition,
+and the store contract tests hold the rendering to it field by field on each.
 """
 
 from __future__ import annotations
@@ -21,19 +23,17 @@ import asyncio
 import logging
 from abc import ABC, abstractmethod
 from datetime import datetime
-from typing import Generic, TypeVar
 
-from taskcenter.storage._poll_readers import PostgresReader, SqliteReader
+from taskcenter.storage.poll_readers import PollReader
 from taskcenter.storage.rows import to_us
 
 log = logging.getLogger("taskcenter.storage")
 
 Lookup = tuple[str, str, datetime, "asyncio.Future[bytes | None]"]
 Batch = list[Lookup]
-Reader = TypeVar("Reader", SqliteReader, PostgresReader)
 
 
-class PollBatcher(ABC, Generic[Reader]):
+class PollBatcher(ABC):
     """Batches lookups made on the event loop's thread.
 
     A batch leaves once the event loop has run what was ready, not with the first lookup: all
@@ -56,9 +56,9 @@ class PollBatcher(ABC, Generic[Reader]):
     # away can still be dropped, and a failure (storage._poll_readers) fails a bounded queue.
     IN_FLIGHT = 32
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, reader: Reader) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, reader: PollReader) -> None:
         self._loop = loop
-        self._reader: Reader = reader
+        self._reader = reader
         self._pending: Batch = []
         self._sent: dict[int, Batch] = {}
         self._dispatch_due = False

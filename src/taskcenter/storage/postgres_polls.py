@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from taskcenter.storage._poll_readers import PostgresReader
+from taskcenter.storage import poll_readers
 from taskcenter.storage.polls import PollBatcher
 
 # The lookups arrive as three arrays, built in binary by the reader (_poll_readers.c says why).
@@ -33,11 +33,11 @@ WHERE jobs.ended_at IS NULL OR jobs.ended_at >= k.since
 _SETUP = "SET statement_timeout = '10s'; SET plan_cache_mode = force_generic_plan"
 
 
-class PostgresPolls(PollBatcher[PostgresReader]):
+class PostgresPolls(PollBatcher):
     """Batches on the reader's own thread and connection, one statement each."""
 
     def __init__(self, url: str, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(loop, PostgresReader(url, _SETUP, _BATCH_QUERY, 1))
+        super().__init__(loop, poll_readers.CHOSEN.postgres(url, _SETUP, _BATCH_QUERY, 1))
 
     def _failure(self, message: str) -> Exception:
         hint = ""

@@ -1,8 +1,9 @@
 """Poll lookups for the SQLite store (see storage.polls).
 
-One C reader thread with its own connection binds each lookup to one prepared statement. Among
+One reader thread with its own connection binds each lookup to one prepared statement. Among
 millions of jobs a lookup's cost is SQLite walking two B-trees (memory latency, not Python), and
-on that thread the walk runs on the other core while the event loop serves HTTP.
+on that thread the walk runs on the other core while the event loop serves HTTP (the C reader's
+thread wholly; the pure-Python one's while SQLite steps, with the GIL released).
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from taskcenter.storage._poll_readers import SqliteReader
+from taskcenter.storage import poll_readers
 from taskcenter.storage.polls import PollBatcher
 
 # One lookup: (job id, project id, visible-since µs) -> the shown columns, in the order the reader
-# renders them (_poll_readers.c). Unknown, foreign and expired jobs alike get no row.
+# renders them (_poll_readers.c, poll_answer.py). Unknown, foreign and expired jobs alike get no row.
 _LOOKUP = """
 SELECT id, name, status, created_us, ended_us, progress, instance_id, instance_name, entities, fail_reason
 FROM jobs
@@ -23,12 +24,12 @@ WHERE jobs.id = ?1 AND jobs.project_id = ?2 AND (jobs.ended_us IS NULL OR jobs.e
 """
 
 
-class SqlitePolls(PollBatcher[SqliteReader]):
+class SqlitePolls(PollBatcher):
     """One reader thread and connection; a batch's cost here is its lookups."""
 
     def __init__(self, path: Path, setup: str, loop: asyncio.AbstractEventLoop) -> None:
         """``setup``: the statements the reader's own connection runs first (the store's)."""
-        super().__init__(loop, SqliteReader(str(path), setup, _LOOKUP))
+        super().__init__(loop, poll_readers.CHOSEN.sqlite(str(path), setup, _LOOKUP))
 
     def _failure(self, message: str) -> Exception:
         return sqlite3.OperationalError(message)
