@@ -19,6 +19,7 @@ import pytest
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkgaussdb.v3 import (
     ChangeGaussMySqlInstanceSpecificationRequest,
+    CreateDatabaseList,
     CreateDatabaseUserList,
     CreateDatabaseUserRequest,
     CreateGaussMySqlBackupRequest,
@@ -29,6 +30,7 @@ from huaweicloudsdkgaussdb.v3 import (
     CreateGaussMySqlInstanceRequest,
     DeleteGaussMySqlInstanceRequest,
     GaussDBClient,
+    GaussMySqlDatabaseUser,
     ListGaussMySqlInstancesRequest,
     ListImmediateJobsRequest,
     MysqlBackupStrategy,
@@ -51,6 +53,7 @@ from huaweicloudsdkgaussdb.v3 import (
     TaurusRestartInstanceRequest,
 )
 
+from taskcenter.domain.instance import native_password_hash
 from tests.acceptance.conftest import Service, start_service, stop_service
 from tests.acceptance.test_official_sdk import sdk_client
 from tests.support import sign
@@ -274,11 +277,16 @@ def test_databases_users_password_and_discovery(cloud: tuple[Service, GaussDBCli
     instance_id, job_id = answer["instance"]["id"], answer["job_id"]
     endpoint = endpoint_of(client.show_gauss_my_sql_job_info(ShowGaussMySqlJobInfoRequest(id=job_id)))
 
+    # A comment the API accepts reaches the server exactly: '%', a backtick, backslash escapes,
+    # Chinese, and a last backslash (once it escaped the statement's closing quote).
+    comment = "50% off `sale` \\n 价格 ✓ C:\\dir\\"
     job = client.create_gauss_my_sql_database(
         CreateGaussMySqlDatabaseRequest(
             instance_id=instance_id,
             body=CreateGaussMySqlDatabaseRequestBody(
-                databases=[CreateGaussMySqlDatabase(name="inventory", character_set="utf8mb4")]
+                databases=[
+                    CreateGaussMySqlDatabase(name="inventory", character_set="utf8mb4", comment=comment)
+                ]
             ),
         )
     )
@@ -287,14 +295,47 @@ def test_databases_users_password_and_discovery(cloud: tuple[Service, GaussDBCli
         CreateGaussMySqlDatabaseUserRequest(
             instance_id=instance_id,
             body=CreateDatabaseUserRequest(
-                users=[CreateDatabaseUserList(name="app", password="App-Passw0rd")]
+                users=[
+                    CreateDatabaseUserList(
+                        name="app", password="App-Passw0rd", hosts=["127.0.0.1", "10.0.%.%"],
+                        databases=[CreateDatabaseList(name="inventory", readonly=True)],
+                    )
+                ]
             ),
         )
-    )
+    )  # fmt: skip
     wait_job(client, job.job_id)
+    # A database that names its users: the rights are given as it is created.
+    job = client.create_gauss_my_sql_database(
+        CreateGaussMySqlDatabaseRequest(
+            instance_id=instance_id,
+            body=CreateGaussMySqlDatabaseRequestBody(
+                databases=[
+                    CreateGaussMySqlDatabase(
+                        name="app-logs", character_set="gbk", comment="%",
+                        users=[GaussMySqlDatabaseUser(name="app", host="127.0.0.1", readonly=False)],
+                    )
+                ]
+            ),
+        )
+    )  # fmt: skip
+    wait_job(client, job.job_id)
+    with connect(endpoint) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME, SCHEMA_COMMENT FROM information_schema.SCHEMATA"
+            " WHERE SCHEMA_NAME IN ('inventory', 'app-logs') ORDER BY SCHEMA_NAME"
+        )
+        assert cur.fetchall() == (("app-logs", "gbk", "%"), ("inventory", "utf8mb4", comment))
+        cur.execute("SELECT Host, authentication_string FROM mysql.user WHERE User = 'app' ORDER BY Host")
+        app_hash = native_password_hash("App-Passw0rd")
+        assert cur.fetchall() == (("10.0.%.%", app_hash), ("127.0.0.1", app_hash))
     host, port = endpoint.split(":")
-    with pymysql.connect(host=host, port=int(port), user="app", password="App-Passw0rd") as conn:
-        assert conn.open
+    login = {"host": host, "port": int(port), "user": "app", "password": "App-Passw0rd"}
+    app = pymysql.connect(database="inventory", **login)
+    with app, app.cursor() as cur:
+        with pytest.raises(pymysql.err.OperationalError, match="denied"):
+            cur.execute("CREATE TABLE inventory.items (id INT)")  # read-only there
+        cur.execute("CREATE TABLE `app-logs`.lines (id INT)")
 
     client.reset_gauss_my_sql_password(
         ResetGaussMySqlPasswordRequest(
@@ -329,7 +370,7 @@ def test_databases_users_password_and_discovery(cloud: tuple[Service, GaussDBCli
     conn = sqlite3.connect(service.data_dir / "taskcenter.db")
     params = [row[0] for row in conn.execute("SELECT params FROM jobs")]
     conn.close()
-    assert len(params) == 3 and not any("secrets" in p or "*" in p for p in params)
+    assert len(params) == 4 and not any("secrets" in p or "*" in p for p in params)
 
 
 def test_validation_and_one_operation_at_a_time(cloud: tuple[Service, GaussDBClient]) -> None:

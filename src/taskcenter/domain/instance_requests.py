@@ -200,7 +200,7 @@ def _comment(problems: Problems, field: str, value: Any, limit: int) -> str:
     return value
 
 
-def _host(problems: Problems, field: str, value: Any) -> str | None:
+def check_host(problems: Problems, field: str, value: Any) -> str | None:
     if (
         isinstance(value, str)
         and _HOST.fullmatch(value)
@@ -215,7 +215,7 @@ def _host(problems: Problems, field: str, value: Any) -> str | None:
     return None
 
 
-def _database_name(problems: Problems, field: str, value: Any) -> str | None:
+def check_database_name(problems: Problems, field: str, value: Any) -> str | None:
     if value is None:
         problems.required(field)
         return None
@@ -229,7 +229,7 @@ def _database_name(problems: Problems, field: str, value: Any) -> str | None:
     return value
 
 
-def _user_name(problems: Problems, field: str, value: Any) -> str | None:
+def check_user_name(problems: Problems, field: str, value: Any) -> str | None:
     if value is None:
         problems.required(field)
         return None
@@ -688,7 +688,7 @@ def parse_databases(body: dict[str, Any]) -> tuple[NewDatabase, ...]:
             if raw is None:
                 problems.wrong_type(where, "an object")
             continue
-        name = _database_name(problems, f"{where}.name", item.get("name"))
+        name = check_database_name(problems, f"{where}.name", item.get("name"))
         if name is not None and name in databases:
             problems.add(f"{where}.name", "repeats a database given before.", "与前面的数据库重复。")
             name = None
@@ -708,8 +708,8 @@ def parse_databases(body: dict[str, Any]) -> tuple[NewDatabase, ...]:
                 if user is None:
                     problems.wrong_type(at, "an object")
                 continue
-            user_name = _user_name(problems, f"{at}.name", grant.get("name"))
-            host = _host(problems, f"{at}.host", grant.get("host", "%"))
+            user_name = check_user_name(problems, f"{at}.name", grant.get("name"))
+            host = check_host(problems, f"{at}.host", grant.get("host", "%"))
             readonly = _readonly(problems, grant, f"{at}.")
             if user_name is not None and host is not None:
                 grants.append(Grant(user_name, host, readonly))
@@ -758,7 +758,7 @@ def parse_users(body: dict[str, Any]) -> tuple[NewUser, ...]:
             if raw is None:
                 problems.wrong_type(where, "an object")
             continue
-        name = _user_name(problems, f"{where}.name", item.get("name"))
+        name = check_user_name(problems, f"{where}.name", item.get("name"))
         if name is not None and name in users:
             problems.add(f"{where}.name", "repeats a user given before; each user may appear once.",
                          "与前面的用户重复；每个用户只能出现一次。")  # fmt: skip
@@ -774,7 +774,7 @@ def parse_users(body: dict[str, Any]) -> tuple[NewUser, ...]:
                 "本地驱动的 MariaDB 不能为用户保存备注；请省略该字段。",
             )
         raw_hosts = _list(problems, f"{where}.hosts", item.get("hosts"), MAX_USERS)
-        hosts = [_host(problems, f"{where}.hosts[{j}]", h) for j, h in enumerate(raw_hosts)]
+        hosts = [check_host(problems, f"{where}.hosts[{j}]", h) for j, h in enumerate(raw_hosts)]
         rights = []
         for j, db in enumerate(_list(problems, f"{where}.databases", item.get("databases"), MAX_DATABASES)):
             at = f"{where}.databases[{j}]"
@@ -783,7 +783,7 @@ def parse_users(body: dict[str, Any]) -> tuple[NewUser, ...]:
                 if db is None:
                     problems.wrong_type(at, "an object")
                 continue
-            db_name = _database_name(problems, f"{at}.name", right.get("name"))
+            db_name = check_database_name(problems, f"{at}.name", right.get("name"))
             readonly = _readonly(problems, right, f"{at}.")
             if db_name is not None:
                 rights.append(DatabaseRight(db_name, readonly))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from taskcenter.domain.clock import Clock
-from taskcenter.domain.errors import ServerUnavailable
+from taskcenter.domain.errors import InvalidParameter, ServerUnavailable
 from taskcenter.domain.instance import DATASTORE, ENGINE_VERSION, FLAVORS, DbInstance, InstanceStatus
+from taskcenter.domain.instance_requests import DatabaseRight, Grant, NewDatabase, NewUser
 from taskcenter.domain.job import SECRETS
 from taskcenter.engine.context import JobContext
 from taskcenter.engine.worker import PermanentFailure
@@ -21,9 +23,11 @@ from taskcenter.mariadb.local import (
     free_port,
     missing_programs,
 )
+from taskcenter.mariadb.sql import Statement, create_database, create_root, create_user, reset_root
 from taskcenter.storage.base import Store
 
 log = logging.getLogger("taskcenter.mariadb")
+T = TypeVar("T")
 
 
 class Steps:
@@ -111,10 +115,9 @@ class InstanceService:
             server.write_config(_settings(instance, port))
             await steps.run("create data directory", server.install())
             await steps.run("start server", server.start())
-            await steps.run(
-                "set root password", _set_root_password(server, ctx.params[SECRETS]["password_hash"])
-            )
-            await steps.run("health check", server.sql("SELECT VERSION()"))
+            root = create_root(ctx.params[SECRETS]["password_hash"])
+            await steps.run("set root password", server.sql(*root))
+            await steps.run("health check", server.sql(Statement("SELECT VERSION()")))
             if "restore_from" in ctx.params:
                 await self._restore_into(ctx, server)
         except BaseException:
@@ -161,7 +164,7 @@ class InstanceService:
         await steps.begin()
         await steps.run("stop server", server.stop())
         await steps.run("start server", server.start())
-        await steps.run("health check", server.sql("SELECT 1"))
+        await steps.run("health check", server.sql(Statement("SELECT 1")))
         await self.store.update_instance(instance.id, self.clock(), status=InstanceStatus.NORMAL)
 
     async def resize(self, ctx: JobContext) -> None:
@@ -175,7 +178,9 @@ class InstanceService:
         await steps.run("apply flavor settings", _write_config(server, _settings(resized, instance.port)))
         await steps.run("stop server", server.stop())
         await steps.run("start server", server.start())
-        await steps.run("health check", server.sql("SELECT @@innodb_buffer_pool_size, @@max_connections"))
+        await steps.run(
+            "health check", server.sql(Statement("SELECT @@innodb_buffer_pool_size, @@max_connections"))
+        )
         await self.store.update_instance(
             instance.id, self.clock(), status=InstanceStatus.NORMAL, flavor_ref=target.spec_code
         )
@@ -208,36 +213,31 @@ class InstanceService:
     async def create_databases(self, ctx: JobContext) -> None:
         instance = await self._instance(ctx)
         server = self.held_server(instance)
-        databases = ctx.params["databases"]
-        steps = Steps(ctx, [f"create database {d['name']}" for d in databases])
+        databases = [
+            NewDatabase(d["name"], d["character_set"], d.get("comment", ""),
+                        tuple(Grant(**u) for u in d.get("users", [])))
+            for d in ctx.params["databases"]
+        ]  # fmt: skip
+        statements = _statements(create_database, databases)
+        steps = Steps(ctx, [f"create database {d.name}" for d in databases])
         await steps.begin()
-        for d in databases:
-            comment = d.get("comment", "").replace("'", "")
-            statement = (
-                f"CREATE DATABASE `{d['name']}` CHARACTER SET {d['character_set']} COMMENT '{comment}';"
-            )
-            for user in d.get("users", []):
-                privileges = "SELECT" if user["readonly"] else "ALL PRIVILEGES"
-                statement += f" GRANT {privileges} ON `{d['name']}`.* TO '{user['name']}'@'{user['host']}';"
-            await steps.run(f"create database {d['name']}", server.sql(statement))
+        for database, its_statements in zip(databases, statements, strict=True):
+            await steps.run(f"create database {database.name}", server.sql(*its_statements))
 
     async def create_users(self, ctx: JobContext) -> None:
         instance = await self._instance(ctx)
         server = self.held_server(instance)
-        users = ctx.params["users"]
-        steps = Steps(ctx, [f"create user {u['name']}" for u in users])
+        hashes = ctx.params[SECRETS]
+        users = [
+            NewUser(u["name"], hashes[u["name"]], tuple(u["hosts"]),
+                    tuple(DatabaseRight(**d) for d in u["databases"]))
+            for u in ctx.params["users"]
+        ]  # fmt: skip
+        statements = _statements(create_user, users)
+        steps = Steps(ctx, [f"create user {u.name}" for u in users])
         await steps.begin()
-        for user in users:
-            statement = ""
-            for host in user["hosts"]:
-                statement += (
-                    f"CREATE USER '{user['name']}'@'{host}' "
-                    f"IDENTIFIED BY PASSWORD '{ctx.params[SECRETS][user['name']]}';"
-                )
-                for db in user["databases"]:
-                    privileges = "SELECT" if db["readonly"] else "ALL PRIVILEGES"
-                    statement += f" GRANT {privileges} ON `{db['name']}`.* TO '{user['name']}'@'{host}';"
-            await steps.run(f"create user {user['name']}", server.sql(statement))
+        for user, its_statements in zip(users, statements, strict=True):
+            await steps.run(f"create user {user.name}", server.sql(*its_statements))
 
     async def reset_root_password(self, instance: DbInstance, password_hash: str) -> None:
         server = self.server(instance.id)
@@ -247,13 +247,12 @@ class InstanceService:
                 "该实例的服务器在另一个节点上；请将请求发送到创建它的节点。",
             )
         try:
-            await server.sql(
-                f"ALTER USER 'root'@'%' IDENTIFIED BY PASSWORD '{password_hash}'; "
-                f"ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket "
-                f"OR mysql_native_password USING '{password_hash}'; FLUSH PRIVILEGES;"
-            )
+            await server.sql(*reset_root(password_hash))
         except ServerError as exc:
-            raise ServerUnavailable(f"the instance's server did not take the new password: {exc}") from exc
+            raise ServerUnavailable(
+                f"the instance's server did not take the new password: {exc}",
+                f"实例的服务器未接受新密码：{exc}",
+            ) from exc
 
     async def clean_up_dead_creates(self) -> None:
         """Instances still creating whose create job ended without them (its worker died)."""
@@ -298,14 +297,13 @@ async def _allocate() -> int:
     return free_port()
 
 
-async def _set_root_password(server: LocalServer, password_hash: str) -> None:
-    # The hash (mysql_native_password), never the password: it is all taskcenter ever holds.
-    await server.sql(
-        f"CREATE USER 'root'@'%' IDENTIFIED BY PASSWORD '{password_hash}'; "
-        "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION; "
-        f"ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket "
-        f"OR mysql_native_password USING '{password_hash}'; FLUSH PRIVILEGES;"
-    )
+def _statements(build: Callable[[T], list[Statement]], items: list[T]) -> list[list[Statement]]:
+    """Every item's statements, built before the first runs: a name the API's rules refuse
+    (it cannot come through the API; only a job record changed behind it) fails the job whole."""
+    try:
+        return [build(item) for item in items]
+    except InvalidParameter as exc:
+        raise PermanentFailure(f"the job's parameters are not valid: {exc.detail}") from exc
 
 
 async def _remove(server: LocalServer) -> None:
