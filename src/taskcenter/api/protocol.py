@@ -122,47 +122,64 @@ class HttpProtocol(HttpToolsProtocol):
         # The parser is fed a read in slices that end where a head, a body, a chunk's size line
         # or the trailers end, so that each is counted from its first byte however the bytes
         # came in reads, a read that ends one message and begins the next included.
+        if (
+            not (self._in_body or self._head_bytes)
+            and 0 <= data.find(_BLANK_LINE, 0, MAX_HEAD) == len(data) - 4
+            and data[0] not in b"\r\n"  # an int: `bytes in bytes` raises and clears a TypeError
+        ):
+            # The usual read, one whole head and nothing after it (a poll), in one piece: the
+            # general case below costs it 3,700 more instructions (callgrind), 1.5% of a poll.
+            self._blank = self._head_ended = False
+            self._feed(data, 0, len(data))
+            if not (self._head_ended or self._refused):  # not expected: the parser ends a head there
+                self._head_bytes, self._tail = len(data), data[-3:]
+            return
         start, end = 0, len(data)
         while start < end and not (self._refused or self._ended):
-            if not self._in_body:
-                start = self._feed_head(data, start)
-                continue
-            if self._body_left == _UNKNOWN:
-                self._body_left = self._declared_length()
-            if self._body_left is not None:
-                stop = min(end, start + self._body_left)
-                if stop == start:  # the parser still in a body the headers say has ended: not expected
-                    stop = end
-                self._body_left = max(self._body_left - (stop - start), 0)
-                start = self._feed(data, start, stop)
-            elif self._in_trailers:
-                start = self._feed_to_blank_line(data, start, trailers=True)
+            if self._in_body:
+                start = self._feed_body(data, start)
+            elif self._blank and data[start] in b"\r\n":
+                start = self._skip_blank_lines(data, start)
             else:
-                start = self._feed_chunks(data, start)
+                self._blank = False
+                start = self._feed_to_blank_line(data, start, trailers=False)
 
-    def _feed_head(self, data: bytes, start: int) -> int:
-        """Feeds the parser a request's head from ``start`` (see _feed_to_blank_line)."""
-        if self._blank and data[start] in b"\r\n":
-            # Blank lines before a request, which the parser skips: not the end of a head. They
-            # count as its bytes (as many as a head may have).
-            limit = min(len(data), start + MAX_HEAD - self._head_bytes)
-            head = _NOT_BLANK.search(data, start, limit)
-            stop = limit if head is None else head.start()
-            self._head_bytes += stop - start
-            start = self._feed(data, start, stop)
-            if head is None:
-                if limit < len(data):
-                    self._reject(_too_long("The request line and headers", "请求行和请求头"))
-                return start
-        self._blank = False
-        return self._feed_to_blank_line(data, start, trailers=False)
+    def _skip_blank_lines(self, data: bytes, start: int) -> int:
+        """Feeds the parser the blank lines before a request, which it skips: they do not end
+        a head, but count as its bytes (as many as a head may have)."""
+        limit = min(len(data), start + MAX_HEAD - self._head_bytes)
+        head = _NOT_BLANK.search(data, start, limit)
+        stop = limit if head is None else head.start()
+        self._head_bytes += stop - start
+        after = self._feed(data, start, stop)
+        if head is None and limit < len(data):
+            self._reject(_too_long("The request line and headers", "请求行和请求头"))
+        return after
+
+    def _feed_body(self, data: bytes, start: int) -> int:
+        """Feeds the parser the current message's body from ``start``, up to its end at most."""
+        if self._body_left == _UNKNOWN:
+            self._body_left = self._declared_length()
+        if self._body_left is None:
+            if self._in_trailers:
+                return self._feed_to_blank_line(data, start, trailers=True)
+            return self._feed_chunks(data, start)
+        stop = min(len(data), start + self._body_left)
+        if stop == start:  # the parser still in a body the headers say has ended: not expected
+            stop = len(data)
+        self._body_left = max(self._body_left - (stop - start), 0)
+        return self._feed(data, start, stop)
 
     def _feed_to_blank_line(self, data: bytes, start: int, *, trailers: bool) -> int:
         """Feeds the parser a head from ``start`` up to its blank line at most (or a chunked
         body's trailers, with the last chunk's size line), and refuses one longer than MAX_HEAD
         bytes; answers where the next bytes begin."""
         limit = min(len(data), start + MAX_HEAD - self._head_bytes)
-        end = self._blank_line_end(data, start, limit)
+        if self._tail:  # the blank line may begin in the bytes of an earlier read
+            end = self._blank_line_end(data, start, limit)
+        else:
+            end = data.find(_BLANK_LINE, start, limit)
+            end = end if end < 0 else end + 4
         stop = limit if end < 0 else end
         self._head_ended = False
         after = self._feed(data, start, stop)
@@ -184,11 +201,10 @@ class HttpProtocol(HttpToolsProtocol):
 
     def _blank_line_end(self, data: bytes, start: int, limit: int) -> int:
         """Where the blank line after the head so far ends in ``data``, if by ``limit``; else -1."""
-        if self._tail:
-            at = (self._tail + data[start : start + 3]).find(_BLANK_LINE)
-            if at >= 0:
-                end = start + at + 4 - len(self._tail)
-                return end if end <= limit else -1
+        at = (self._tail + data[start : start + 3]).find(_BLANK_LINE)
+        if at >= 0:
+            end = start + at + 4 - len(self._tail)
+            return end if end <= limit else -1
         at = data.find(_BLANK_LINE, start, limit)
         return at + 4 if at >= 0 else -1
 
@@ -294,7 +310,7 @@ class HttpProtocol(HttpToolsProtocol):
         self._in_body, self._blank, self._in_trailers = False, True, False
         # What follows a request that closes the connection is not read (as uvicorn has the
         # parser do), so it is not taken for the head of another.
-        self._ended = not self.parser.should_keep_alive()
+        self._ended = not self.cycle.keep_alive
         super().on_message_complete()
 
     def _reject(self, error: TaskcenterError, cause: Exception | None = None) -> None:
