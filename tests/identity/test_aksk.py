@@ -1,4 +1,6 @@
-"""Our verifier accepts exactly what the official SDK's Signer produces, and nothing altered."""
+"""Our verifier accepts exactly what the official SDK's Signer produces, and nothing altered.
+
+Every test runs on both implementations of the check (the C and its Python twin)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,12 @@ from urllib.parse import quote
 import pytest
 
 from taskcenter.domain.errors import AuthenticationFailed
-from taskcenter.identity import _sdk_hmac, aksk
+from taskcenter.identity import aksk
+from taskcenter.identity.sdk_hmac import Check
+from tests.identity.sdk_hmac_implementations import sdk_hmac_check
 from tests.support import sign
+
+pytestmark = pytest.mark.usefixtures(sdk_hmac_check.__name__)
 
 AK, SK = "HPUAXXXXXXXXXXXXXXXX", "secret-key-0123456789"
 
@@ -185,7 +191,7 @@ def test_plain_and_encoded_requests_sign_alike(path: str, query: str) -> None:
         aksk.verify(b"other", head, signature, "GET", raw_path, query.encode(), lowered, b"", now)
 
 
-def test_a_precheck_checks_the_form_and_date_and_never_passes_for_verified() -> None:
+def test_a_precheck_checks_the_form_and_date_and_never_passes_for_verified(sdk_hmac_check: Check) -> None:
     """What the authenticator checks before it looks the access key up; the C check without a
     secret says so, and verify() refuses that outcome rather than take it for a signature."""
     url = "http://127.0.0.1:8080/v3/p1/jobs?id=x"
@@ -211,7 +217,7 @@ def test_a_precheck_checks_the_form_and_date_and_never_passes_for_verified() -> 
         b"",
         now,
     )
-    assert _sdk_hmac.check(None, *args, False) == aksk.UNCHECKED != aksk.VERIFIED
+    assert sdk_hmac_check(None, *args, False) == aksk.UNCHECKED != aksk.VERIFIED
     with pytest.raises(AuthenticationFailed, match="signature"):
         aksk.verify(None, head, b"0" * 64, "GET", b"/v3/p1/jobs", b"id=x", lowered, b"", now)  # type: ignore[arg-type]
 
