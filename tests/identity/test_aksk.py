@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
+from starlette.datastructures import QueryParams
 
 from taskcenter.domain.errors import AuthenticationFailed
 from taskcenter.identity import aksk
@@ -268,3 +269,21 @@ def test_the_sdk_signs_the_path_it_sends_and_that_is_what_is_verified(instance_i
     verify("GET", url, headers)
     with pytest.raises(AuthenticationFailed, match="signature"):
         verify("GET", url.replace("/p1/", "/p2/"), headers)
+
+
+def test_the_query_is_verified_as_the_application_reads_it() -> None:
+    """The application reads a query as Starlette's QueryParams does: "+" is a space, and the
+    bytes are latin-1. A "+" put for a signed "%2B" is refused (it was verified as "+" while the
+    application read a space); a space sent as "+" is the signed space; raw UTF-8 is not the
+    signed text (the SDK sends neither)."""
+    base = "http://127.0.0.1:8080/v3/p1/immediate-jobs?job_name="
+    assert QueryParams(b"job_name=a+b")["job_name"] == "a b" != QueryParams(b"job_name=a%2Bb")["job_name"]
+    headers = sign(AK, SK, "GET", base + "a%2Bb")
+    verify("GET", base + "a%2Bb", headers)
+    with pytest.raises(AuthenticationFailed, match="signature"):
+        verify("GET", base + "a+b", headers)
+    verify("GET", base + "a+b", sign(AK, SK, "GET", base + "a%20b"))
+    raw = "任务".encode().decode("latin-1")  # verify() sends the URL's characters as latin-1 bytes
+    assert QueryParams(f"job_name={raw}".encode("latin-1"))["job_name"] != "任务"
+    with pytest.raises(AuthenticationFailed, match="signature"):
+        verify("GET", base + raw, sign(AK, SK, "GET", base + quote("任务")))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, unquote_plus
 
 from taskcenter.domain.errors import AuthenticationFailed
 from taskcenter.identity.sdk_hmac import (  # check() and its outcomes, from C or its Python twin
@@ -104,13 +104,18 @@ def canonical_uri(raw_path: bytes) -> str:
 
 
 def canonical_query(query_string: bytes) -> bytes:
-    """The SDK's canonical query of the raw query string, which ASGI servers give as bytes."""
+    """The SDK's canonical query of the raw query string, which ASGI servers give as bytes.
+
+    The pairs are read as the application reads them (Starlette's parse_qsl, api/jobs.py): the
+    bytes as latin-1, "+" as a space. What is verified is then what is used: read with unquote(),
+    a "+" that a proxy put for a signed "%2B" verified, and the application saw a space. (The SDK
+    sends its canonical query, where neither a raw "+" nor a raw byte past ASCII occurs.)"""
     pairs = []
     for part in query_string.decode("latin-1").split("&"):
         if not part:
             continue
         key, _, value = part.partition("=")
-        pairs.append((unquote(key), unquote(value)))
+        pairs.append((unquote_plus(key), unquote_plus(value)))
     pairs.sort()
     return "&".join(f"{_encode(k)}={_encode(v)}" for k, v in pairs).encode()
 
