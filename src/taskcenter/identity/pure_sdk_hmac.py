@@ -145,7 +145,7 @@ def _as_double(value: object) -> float:
 
 def _has_name(names: tuple[bytes, ...], wanted: bytes) -> bool:
     """Whether a signed header name is ``wanted`` (names that are not bytes never are)."""
-    for name in names:  # a loop, not any() over a generator: a third of the time
+    for name in names:  # noqa: SIM110 (a loop takes a third of the time of any() over a generator)
         if name == wanted and isinstance(name, bytes):
             return True
     return False
