@@ -1,4 +1,6 @@
-"""Our verifier accepts exactly what the official SDK's Signer produces, and nothing altered."""
+"""Our verifier accepts exactly what the official SDK's Signer produces, and nothing altered.
+
+Every test runs on both implementations of the check (the C and its Python twin)."""
 
 from __future__ import annotations
 
@@ -8,10 +10,15 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
+from starlette.datastructures import QueryParams
 
 from taskcenter.domain.errors import AuthenticationFailed
-from taskcenter.identity import _sdk_hmac, aksk
+from taskcenter.identity import aksk
+from taskcenter.identity.sdk_hmac import Check
+from tests.identity.sdk_hmac_implementations import sdk_hmac_check
 from tests.support import sign
+
+pytestmark = pytest.mark.usefixtures(sdk_hmac_check.__name__)
 
 AK, SK = "HPUAXXXXXXXXXXXXXXXX", "secret-key-0123456789"
 
@@ -185,7 +192,7 @@ def test_plain_and_encoded_requests_sign_alike(path: str, query: str) -> None:
         aksk.verify(b"other", head, signature, "GET", raw_path, query.encode(), lowered, b"", now)
 
 
-def test_a_precheck_checks_the_form_and_date_and_never_passes_for_verified() -> None:
+def test_a_precheck_checks_the_form_and_date_and_never_passes_for_verified(sdk_hmac_check: Check) -> None:
     """What the authenticator checks before it looks the access key up; the C check without a
     secret says so, and verify() refuses that outcome rather than take it for a signature."""
     url = "http://127.0.0.1:8080/v3/p1/jobs?id=x"
@@ -211,7 +218,7 @@ def test_a_precheck_checks_the_form_and_date_and_never_passes_for_verified() -> 
         b"",
         now,
     )
-    assert _sdk_hmac.check(None, *args, False) == aksk.UNCHECKED != aksk.VERIFIED
+    assert sdk_hmac_check(None, *args, False) == aksk.UNCHECKED != aksk.VERIFIED
     with pytest.raises(AuthenticationFailed, match="signature"):
         aksk.verify(None, head, b"0" * 64, "GET", b"/v3/p1/jobs", b"id=x", lowered, b"", now)  # type: ignore[arg-type]
 
@@ -262,3 +269,21 @@ def test_the_sdk_signs_the_path_it_sends_and_that_is_what_is_verified(instance_i
     verify("GET", url, headers)
     with pytest.raises(AuthenticationFailed, match="signature"):
         verify("GET", url.replace("/p1/", "/p2/"), headers)
+
+
+def test_the_query_is_verified_as_the_application_reads_it() -> None:
+    """The application reads a query as Starlette's QueryParams does: "+" is a space, and the
+    bytes are latin-1. A "+" put for a signed "%2B" is refused (it was verified as "+" while the
+    application read a space); a space sent as "+" is the signed space; raw UTF-8 is not the
+    signed text (the SDK sends neither)."""
+    base = "http://127.0.0.1:8080/v3/p1/immediate-jobs?job_name="
+    assert QueryParams(b"job_name=a+b")["job_name"] == "a b" != QueryParams(b"job_name=a%2Bb")["job_name"]
+    headers = sign(AK, SK, "GET", base + "a%2Bb")
+    verify("GET", base + "a%2Bb", headers)
+    with pytest.raises(AuthenticationFailed, match="signature"):
+        verify("GET", base + "a+b", headers)
+    verify("GET", base + "a+b", sign(AK, SK, "GET", base + "a%20b"))
+    raw = "任务".encode().decode("latin-1")  # verify() sends the URL's characters as latin-1 bytes
+    assert QueryParams(f"job_name={raw}".encode("latin-1"))["job_name"] != "任务"
+    with pytest.raises(AuthenticationFailed, match="signature"):
+        verify("GET", base + raw, sign(AK, SK, "GET", base + quote("任务")))

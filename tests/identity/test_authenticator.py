@@ -1,4 +1,6 @@
-"""The authenticator's memory of signers: only what was verified, and never longer than the key."""
+"""The authenticator's memory of signers: only what was verified, and never longer than the key.
+
+Every test runs on both implementations of the signature check (the C and its Python twin)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,10 @@ from taskcenter.identity.accounts import Credentials, create_project
 from taskcenter.identity.aksk import SignatureRefused
 from taskcenter.identity.authenticator import Authenticator
 from taskcenter.storage.sqlite import SqliteStore
+from tests.identity.sdk_hmac_implementations import sdk_hmac_check
 from tests.support import sign
+
+pytestmark = pytest.mark.usefixtures(sdk_hmac_check.__name__)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Types of the C module _sdk_hmac.c."""
+"""Types of the C module _sdk_hmac.c (pure_sdk_hmac.py is its Python twin)."""
 
 # check()'s outcomes.
 VERIFIED: int
@@ -24,4 +24,5 @@ def check(
     body: bytes,
     now: float,
     canonical: bool,
+    /,
 ) -> int: ...

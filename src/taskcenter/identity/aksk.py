@@ -2,9 +2,9 @@
 
 No maintained library verifies this scheme (the SDK only signs), so the canonical request is
 rebuilt as the SDK's signer.py builds it, and compared in constant time. A request's whole check
-is one call into C (_sdk_hmac.c says why); this module parses the Authorization header,
-canonicalises a path or query that needs percent-encoding (with quote(), as the SDK does), and
-words what is wrong.
+is one call into C (_sdk_hmac.c says why), or into its pure-Python twin where the C is not built
+(sdk_hmac.py chooses); this module parses the Authorization header, canonicalises a path or query
+that needs percent-encoding (with quote(), as the SDK does), and words what is wrong.
 
 The path is the one the client sent, not the one ASGI servers decode for the application: the
 SDK signs the path it sends, decoded once and re-encoded (an id holding "%41" is sent as
@@ -20,11 +20,10 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, unquote_plus
 
 from taskcenter.domain.errors import AuthenticationFailed
-from taskcenter.identity import _sdk_hmac
-from taskcenter.identity._sdk_hmac import (  # _sdk_hmac.check's outcomes
+from taskcenter.identity.sdk_hmac import (  # check() and its outcomes, from C or its Python twin
     BODY_HASH_MISMATCH,
     DATE_SKEW,
     MALFORMED_DATE,
@@ -34,6 +33,7 @@ from taskcenter.identity._sdk_hmac import (  # _sdk_hmac.check's outcomes
     UNCHECKED,
     UNSIGNED_CONTENT_HASH,
     VERIFIED,
+    check,
 )
 
 DATE_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -104,13 +104,18 @@ def canonical_uri(raw_path: bytes) -> str:
 
 
 def canonical_query(query_string: bytes) -> bytes:
-    """The SDK's canonical query of the raw query string, which ASGI servers give as bytes."""
+    """The SDK's canonical query of the raw query string, which ASGI servers give as bytes.
+
+    The pairs are read as the application reads them (Starlette's parse_qsl, api/jobs.py): the
+    bytes as latin-1, "+" as a space. What is verified is then what is used: read with unquote(),
+    a "+" that a proxy put for a signed "%2B" verified, and the application saw a space. (The SDK
+    sends its canonical query, where neither a raw "+" nor a raw byte past ASCII occurs.)"""
     pairs = []
     for part in query_string.decode("latin-1").split("&"):
         if not part:
             continue
         key, _, value = part.partition("=")
-        pairs.append((unquote(key), unquote(value)))
+        pairs.append((unquote_plus(key), unquote_plus(value)))
     pairs.sort()
     return "&".join(f"{_encode(k)}={_encode(v)}" for k, v in pairs).encode()
 
@@ -120,7 +125,7 @@ def precheck(head: SignedHead, signature: bytes, headers: Headers, body: bytes, 
     X-Sdk-Date within 15 minutes of ``now`` (epoch seconds), a signed X-Sdk-Content-Sha256 if one
     is sent, and with a body, that it is the body's SHA-256. The signature itself is left to
     verify(). None of these depends on the key, so none tells whether the key exists."""
-    outcome = _sdk_hmac.check(
+    outcome = check(
         None, head.signed_headers, head.signed_list, signature, "", b"", b"", headers, body, now, True
     )
     if outcome != UNCHECKED:
@@ -142,10 +147,10 @@ def verify(
     says why: everything precheck() checks, then the signature of the canonical request.
     ``raw_path`` and ``query_string`` are as the client sent them (ASGI's raw_path, query_string)."""
     args = (secret, head.signed_headers, head.signed_list, signature, method)
-    outcome = _sdk_hmac.check(*args, raw_path, query_string, headers, body, now, False)
+    outcome = check(*args, raw_path, query_string, headers, body, now, False)
     if outcome == NOT_PLAIN:
         uri = canonical_uri(raw_path).encode()
-        outcome = _sdk_hmac.check(*args, uri, canonical_query(query_string), headers, body, now, True)
+        outcome = check(*args, uri, canonical_query(query_string), headers, body, now, True)
     if outcome != VERIFIED:
         raise _failure(outcome, headers, now)
 
