@@ -109,7 +109,11 @@ CASES: list[tuple[Callable[[dict[str, str]], object], dict[str, str], str, str]]
 ]
 
 
-@pytest.mark.parametrize(("parse", "query", "english", "chinese"), CASES)
+@pytest.mark.parametrize(
+    ("parse", "query", "english", "chinese"),
+    CASES,
+    ids=[f"{case[0].__name__}-{i}" for i, case in enumerate(CASES)],
+)
 def test_a_refused_list_query_is_answered_in_full_in_both_languages(
     parse: Callable[[dict[str, str]], object], query: dict[str, str], english: str, chinese: str
 ) -> None:

@@ -288,7 +288,11 @@ CASES: list[tuple[Callable[[Any], object], Any, str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("parse", "given", "english", "chinese"), CASES)
+@pytest.mark.parametrize(
+    ("parse", "given", "english", "chinese"),
+    CASES,
+    ids=[f"{case[0].__name__}-{i}" for i, case in enumerate(CASES)],
+)
 def test_a_refused_request_is_answered_in_full_in_both_languages(
     parse: Callable[[Any], object], given: Any, english: str, chinese: str
 ) -> None:
