@@ -13,10 +13,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from taskcenter.api import errors, identity_routes, instances, jobs, producer
-from taskcenter.api.context import Services
 from taskcenter.api.jobs import HotPath
 from taskcenter.api.middleware import RequestContext
 from taskcenter.api.responses import JSON
+from taskcenter.api.services import Services
 from taskcenter.domain.clock import Clock, system_clock
 from taskcenter.engine.registry import Registry
 from taskcenter.identity.authenticator import Authenticator

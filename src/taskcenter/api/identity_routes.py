@@ -5,8 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from taskcenter.api.context import read_body, services
+from taskcenter.api.bodies import read_body
 from taskcenter.api.responses import JSON
+from taskcenter.api.services import services
 from taskcenter.domain.requests import parse_body
 from taskcenter.identity.keystone import issue_token
 

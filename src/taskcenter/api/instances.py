@@ -10,8 +10,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from taskcenter.api.context import Services, authenticate, read_body, require_project, services
+from taskcenter.api.access import authenticate, require_project
+from taskcenter.api.bodies import read_body
 from taskcenter.api.responses import JSON
+from taskcenter.api.services import Services, services
 from taskcenter.domain.errors import InstanceBusy, InstanceNotFound, InvalidParameter
 from taskcenter.domain.instance import (
     ENGINE_VERSION,

@@ -9,9 +9,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from taskcenter.api.context import Services, authenticate, read_body, require_project, send_body, services
+from taskcenter.api.access import authenticate, require_project
+from taskcenter.api.bodies import read_body
 from taskcenter.api.errors import answer_error
-from taskcenter.api.responses import JSON
+from taskcenter.api.responses import JSON, send_body
+from taskcenter.api.services import Services, services
 from taskcenter.domain.errors import InstanceNotFound, JobNotFound
 from taskcenter.domain.instance import InstanceStatus
 from taskcenter.domain.job import Job

@@ -12,8 +12,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from taskcenter.api.context import Services, authenticate, read_body, require_admin, services
+from taskcenter.api.access import authenticate, require_admin
+from taskcenter.api.bodies import read_body
 from taskcenter.api.responses import JSON
+from taskcenter.api.services import Services, services
 from taskcenter.domain.errors import InvalidParameter, JobNotFound
 from taskcenter.domain.job import Job
 from taskcenter.domain.requests import parse_body, parse_new_job, parse_patch
