@@ -12,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from taskcenter.api import errors, identity_routes, instances, jobs, producer
-from taskcenter.api.jobs import HotPath
-from taskcenter.api.middleware import RequestContext
+from taskcenter.api import errors, instances, jobs, polls, producer, tokens
+from taskcenter.api.polls import HotPath
+from taskcenter.api.request_ids import RequestIds
 from taskcenter.api.responses import JSON
 from taskcenter.api.services import Services
 from taskcenter.domain.clock import Clock, system_clock
@@ -34,9 +34,9 @@ async def health(request: Request) -> Response:
 ROUTES = [
     # Its GETs never reach this table: HotPath serves them first. Listed for HEAD, and so that
     # other methods get 405 rather than 404.
-    Route("/v3/{project_id}/jobs", jobs.show_job, methods=["GET"]),
+    Route("/v3/{project_id}/jobs", polls.show_job, methods=["GET"]),
     Route("/health", health, methods=["GET"]),
-    Route("/v3/auth/tokens", identity_routes.create_token, methods=["POST"]),
+    Route("/v3/auth/tokens", tokens.create_token, methods=["POST"]),
     Route("/v3/{project_id}/jobs/{job_id}", jobs.delete_job, methods=["DELETE"]),
     Route("/v3/{project_id}/immediate-jobs", jobs.list_jobs, methods=["GET"]),
     Route("/v3/{project_id}/scheduled-jobs", jobs.list_scheduled, methods=["GET"]),
@@ -78,7 +78,7 @@ def create_app(
     registry: Registry | None = None,
     companion: Callable[[Store], AbstractAsyncContextManager[object]] | None = None,
     instances_root: Path | None = None,
-) -> RequestContext:
+) -> RequestIds:
     """The application. The store is opened inside the server's event loop, at startup.
 
     ``registry`` says which job names workers run; ``companion`` runs beside the API for the
@@ -111,4 +111,4 @@ def create_app(
     # The cloud's gateway answers a path it does not publish, a trailing slash included, with
     # 404 APIGW.0101; Starlette would redirect it (307) to the path without the slash.
     app.router.redirect_slashes = False
-    return RequestContext(HotPath(app))
+    return RequestIds(HotPath(app))

@@ -1,4 +1,5 @@
-"""The outermost layer: a request id on every response, and no fault escapes as a traceback."""
+"""The outermost layer: a request id on every answer, a last-resort 500 (in the TaurusDB format,
+with its id) included, so no fault escapes as a traceback."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def request_ids() -> itertools.count[int]:
     return itertools.count(int.from_bytes(os.urandom(8)) << 64)
 
 
-class RequestContext:
+class RequestIds:
     """Gives each HTTP request an id (X-Request-Id, echoed in logs) and a last-resort 500, in
     the TaurusDB format, for an error no handler answered or an application that did not answer.
 
