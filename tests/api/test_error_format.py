@@ -15,11 +15,11 @@ import orjson
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from taskcenter.api.app import create_app
 from taskcenter.api.logsafe import escape
 from taskcenter.api.protocol import MAX_HEAD
 from taskcenter.api.request_ids import RequestIds
 from taskcenter.storage import Store, open_store
+from taskcenter.wiring import http_app
 from tests.api.test_protocol import exchange
 from tests.support import ServerThread
 
@@ -48,7 +48,7 @@ def failing(tmp_path: Path) -> Iterator[str]:
     async def open_failing() -> Any:
         return FailingTokens(await open_store(f"sqlite:///{tmp_path / 'taskcenter.db'}", tmp_path))
 
-    with ServerThread(create_app(open_failing)) as server:
+    with ServerThread(http_app(open_failing)) as server:
         yield server.url
 
 

@@ -1,11 +1,9 @@
-"""Assembling the ASGI application: routes, the error table, and the store's lifetime."""
+"""The ASGI application: the route table, the error table, the services' lifetime."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from datetime import timedelta
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,14 +15,8 @@ from taskcenter.api.polls import HotPath
 from taskcenter.api.request_ids import RequestIds
 from taskcenter.api.responses import JSON
 from taskcenter.api.services import Services
-from taskcenter.domain.clock import Clock, system_clock
-from taskcenter.engine.registry import Registry
-from taskcenter.identity.authenticator import Authenticator
-from taskcenter.mariadb.service import InstanceService
-from taskcenter.storage.base import Store
 
-StoreOpener = Callable[[], Awaitable[Store]]
-DEFAULT_RETENTION = timedelta(days=30)
+ServicesOpener = Callable[[], AbstractAsyncContextManager[Services]]
 
 
 async def health(request: Request) -> Response:
@@ -69,39 +61,16 @@ ROUTES = [
 ]
 
 
-def create_app(
-    open_store: StoreOpener,
-    *,
-    clock: Clock = system_clock,
-    retention: timedelta = DEFAULT_RETENTION,
-    on_ready: Callable[[Store], Awaitable[None]] | None = None,
-    registry: Registry | None = None,
-    companion: Callable[[Store], AbstractAsyncContextManager[object]] | None = None,
-    instances_root: Path | None = None,
-) -> RequestIds:
-    """The application. The store is opened inside the server's event loop, at startup.
-
-    ``registry`` says which job names workers run; ``companion`` runs beside the API for the
-    server's lifetime (the embedded worker and maintenance), stopped before the store closes.
+def create_app(open_services: ServicesOpener) -> RequestIds:
+    """The application. Its services are opened inside the server's event loop at startup and
+    closed at shutdown; ``taskcenter.wiring`` assembles them and what runs beside them.
     """
-    handlers = registry or Registry()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
-        store = await open_store()
-        services = Services(store, clock, Authenticator(store, clock), retention, handlers)
-        if instances_root is not None:
-            services.instances = InstanceService(store, clock, instances_root)
-        try:
-            if on_ready is not None:
-                await on_ready(store)
-            async with AsyncExitStack() as stack:
-                if companion is not None:
-                    await stack.enter_async_context(companion(store))
-                # Starlette copies this state into every request's scope["state"].
-                yield {"services": services}
-        finally:
-            await store.close()
+        async with open_services() as services:
+            # Starlette copies this state into every request's scope["state"].
+            yield {"services": services}
 
     app = Starlette(
         routes=ROUTES,

@@ -9,7 +9,8 @@ import typer
 from taskcenter import __version__
 from taskcenter.cli.identity import admin_app, project_app, user_app
 from taskcenter.cli.instances import instances_app
-from taskcenter.cli.serve import serve, worker
+from taskcenter.cli.serve import serve
+from taskcenter.cli.worker import worker
 
 HELP = """taskcenter: the TaurusDB task center, self-hosted.
 

@@ -14,15 +14,9 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from taskcenter.cli.common import (
-    DEFAULT_DATA_DIR,
-    CommandError,
-    ConfigFile,
-    DatabaseUrl,
-    DataDir,
-    ExitCode,
-    with_store,
-)
+from taskcenter.cli.exits import CommandError, ExitCode
+from taskcenter.cli.options import DEFAULT_DATA_DIR, ConfigFile, DatabaseUrl, DataDir
+from taskcenter.cli.store import with_store
 from taskcenter.identity import accounts
 from taskcenter.identity.authenticator import CACHE_SECONDS
 from taskcenter.storage import Store
