@@ -1,4 +1,8 @@
-"""The taskcenter command: serve the API, run workers, manage projects, users and instances."""
+"""The taskcenter command: serve the API, run workers, manage projects, users and instances.
+
+The commands parse options and call ``taskcenter.wiring``, which assembles the parts (serve,
+worker) and opens the store (the project, user and admin commands).
+"""
 
 from __future__ import annotations
 
