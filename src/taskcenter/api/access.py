@@ -20,10 +20,14 @@ async def authenticate(scope: Scope, body: bytes = b"") -> Principal:
     )
 
 
-def require_project(principal: Principal, project_id: str) -> None:
-    """A credential only ever reaches its own project's resources."""
+async def authorized_project(scope: Scope, body: bytes = b"") -> str:
+    """The path's project, once the caller is authenticated and its credential belongs to it:
+    a credential only ever reaches its own project's resources."""
+    principal = await authenticate(scope, body)
+    project_id: str = scope["path_params"]["project_id"]
     if principal.project_id != project_id:
         raise NotAuthorized(f"The credential belongs to project {principal.project_id}, not {project_id}.")
+    return project_id
 
 
 def require_admin(principal: Principal) -> None:

@@ -10,7 +10,7 @@ import dataclasses
 from starlette.requests import Request
 from starlette.responses import Response
 
-from taskcenter.api.access import authenticate, require_project
+from taskcenter.api.access import authorized_project
 from taskcenter.api.bodies import read_body
 from taskcenter.api.responses import JSON
 from taskcenter.api.services import Services, services
@@ -37,9 +37,7 @@ from taskcenter.domain.wire import (
 
 async def list_jobs(request: Request) -> Response:
     """GET /v3/{project_id}/immediate-jobs (ListImmediateJobs), newest first."""
-    principal = await authenticate(request.scope)
-    project_id = request.path_params["project_id"]
-    require_project(principal, project_id)
+    project_id = await authorized_project(request.scope)
     where, page = parse_job_list_query(dict(request.query_params))
     svc = services(request.scope)
     listing = await svc.store.list_jobs(project_id, where, page, svc.visible_since())
@@ -73,9 +71,7 @@ def _status_of(statuses: dict[str, str], job: Job) -> str:
 
 async def delete_job(request: Request) -> Response:
     """DELETE /v3/{project_id}/jobs/{job_id} (DeleteTaskRecord): only a finished job's record."""
-    principal = await authenticate(request.scope)
-    project_id = request.path_params["project_id"]
-    require_project(principal, project_id)
+    project_id = await authorized_project(request.scope)
     job_id = parse_job_id("job_id", request.path_params["job_id"])
     svc = services(request.scope)
     await svc.store.delete_job(project_id, job_id, svc.visible_since())
@@ -84,9 +80,7 @@ async def delete_job(request: Request) -> Response:
 
 async def list_scheduled(request: Request) -> Response:
     """GET /v3/{project_id}/scheduled-jobs (ListScheduleJobs): jobs created with a start time."""
-    principal = await authenticate(request.scope)
-    project_id = request.path_params["project_id"]
-    require_project(principal, project_id)
+    project_id = await authorized_project(request.scope)
     where, offset, limit = parse_schedule_query(dict(request.query_params))
     if where.job_name is not None:
         where = dataclasses.replace(where, job_name=schedule_job_name(where.job_name))
@@ -104,9 +98,7 @@ async def cancel_scheduled(request: Request) -> Response:
     Pending jobs end Canceled; a Running job's handler is asked to stop. All or nothing.
     """
     body = await read_body(request)
-    principal = await authenticate(request.scope, body)
-    project_id = request.path_params["project_id"]
-    require_project(principal, project_id)
+    project_id = await authorized_project(request.scope, body)
     job_ids = parse_cancel_body(parse_body(body))
     svc = services(request.scope)
     cancelled = await svc.store.request_cancel(project_id, job_ids, svc.clock(), svc.visible_since())
@@ -115,9 +107,7 @@ async def cancel_scheduled(request: Request) -> Response:
 
 async def show_task_details(request: Request) -> Response:
     """GET /v3/{project_id}/instances/{instance_id}/task-center-detail?job_id= (ShowTaskDetails)."""
-    principal = await authenticate(request.scope)
-    project_id = request.path_params["project_id"]
-    require_project(principal, project_id)
+    project_id = await authorized_project(request.scope)
     problems = Problems()
     instance_id = request.path_params["instance_id"]
     check_text(problems, "instance_id", instance_id, MAX_ID)

@@ -10,7 +10,7 @@ from urllib.parse import unquote_plus
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from taskcenter.api.access import authenticate, require_project
+from taskcenter.api.access import authorized_project
 from taskcenter.api.errors import answer_error
 from taskcenter.api.responses import send_body
 from taskcenter.api.services import services
@@ -36,9 +36,7 @@ class ShowJob:
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        principal = await authenticate(scope)
-        project_id = scope["path_params"]["project_id"]
-        require_project(principal, project_id)
+        project_id = await authorized_project(scope)
         job_id = parse_job_id("id", _query_value(scope["query_string"], b"id"))
         svc = services(scope)
         body = await svc.store.show_job(project_id, job_id, svc.visible_since())

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from taskcenter import __version__
-from taskcenter.cli.identity import admin_app, project_app, user_app
+from taskcenter.cli.accounts import admin_app, project_app, user_app
 from taskcenter.cli.instances import instances_app
 from taskcenter.cli.serve import serve
 from taskcenter.cli.worker import worker
