@@ -54,25 +54,32 @@ async def authenticate(scope: Scope, body: bytes = b"") -> Principal:
 def require_project(principal: Principal, project_id: str) -> None:
     """A credential only ever reaches its own project's resources."""
     if principal.project_id != project_id:
-        raise NotAuthorized(f"The credential belongs to project {principal.project_id}, not {project_id}.")
+        raise NotAuthorized(
+            f"The credential belongs to project {principal.project_id}, not {project_id}.",
+            f"该凭证属于项目 {principal.project_id}，不属于 {project_id}。",
+        )
 
 
 def require_admin(principal: Principal) -> None:
     if not principal.is_admin:
-        raise NotAuthorized("This API needs the admin role.")
+        raise NotAuthorized("This API needs the admin role.", "此 API 需要 admin 角色。")
 
 
 async def read_body(request: Request) -> bytes:
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > MAX_BODY:
-        raise PayloadTooLarge(f"The request body exceeds {MAX_BODY} bytes.")
+        raise _body_too_large()
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY:
-            raise PayloadTooLarge(f"The request body exceeds {MAX_BODY} bytes.")
+            raise _body_too_large()
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _body_too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(f"The request body exceeds {MAX_BODY} bytes.", f"请求体超过 {MAX_BODY} 字节。")
 
 
 async def send_body(send: Send, body: bytes) -> None:
