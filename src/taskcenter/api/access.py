@@ -26,10 +26,13 @@ async def authorized_project(scope: Scope, body: bytes = b"") -> str:
     principal = await authenticate(scope, body)
     project_id: str = scope["path_params"]["project_id"]
     if principal.project_id != project_id:
-        raise NotAuthorized(f"The credential belongs to project {principal.project_id}, not {project_id}.")
+        raise NotAuthorized(
+            f"The credential belongs to project {principal.project_id}, not {project_id}.",
+            f"该凭证属于项目 {principal.project_id}，不属于 {project_id}。",
+        )
     return project_id
 
 
 def require_admin(principal: Principal) -> None:
     if not principal.is_admin:
-        raise NotAuthorized("This API needs the admin role.")
+        raise NotAuthorized("This API needs the admin role.", "此 API 需要 admin 角色。")

@@ -128,5 +128,11 @@ def cancel(job: Job, now: datetime) -> tuple[Job, JobEvent | None]:
     if job.status is JobStatus.RUNNING and job.runnable:
         return dataclasses.replace(job, cancel_requested=True), None
     if job.status is JobStatus.RUNNING:
-        raise JobNotCancelable(f"job {job.id} is reported by its producer; only it can end the job.")
-    raise JobNotCancelable(f"job {job.id} has already ended ({job.status.value}).")
+        raise JobNotCancelable(
+            f"job {job.id} is reported by its producer; only it can end the job.",
+            f"任务 {job.id} 由其生产者上报，只有生产者能结束该任务。",
+        )
+    raise JobNotCancelable(
+        f"job {job.id} has already ended ({job.status.value}).",
+        f"任务 {job.id} 已结束（{job.status.value}）。",
+    )

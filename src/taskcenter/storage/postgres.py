@@ -459,7 +459,7 @@ class PostgresStore:
             if status is None:
                 raise JobNotFound()
             if not JobStatus(status).is_final:
-                raise JobNotFinished("Only a finished job's record can be deleted.")
+                raise JobNotFinished()
             await conn.execute("DELETE FROM job_events WHERE job_id = $1", job_id)
             await conn.execute("DELETE FROM jobs WHERE id = $1", job_id)
 

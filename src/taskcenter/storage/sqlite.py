@@ -451,7 +451,7 @@ class SqliteStore:
             if row is None:
                 raise JobNotFound()
             if not JobStatus(row[0]).is_final:
-                raise JobNotFinished("Only a finished job's record can be deleted.")
+                raise JobNotFinished()
             conn.execute("DELETE FROM job_events WHERE job_id = ?", (job_id,))
             conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
