@@ -7,11 +7,8 @@ from typing import Any
 from taskcenter.domain.clock import Clock
 from taskcenter.domain.engine import Claim
 from taskcenter.domain.job import Instance, Job, JobPatch, SubTask
+from taskcenter.engine.errors import Cancelled
 from taskcenter.storage.base import Store
-
-
-class Cancelled(Exception):
-    """Raised by ``JobContext.check_cancelled`` when the job was asked to stop."""
 
 
 class JobContext:
@@ -49,7 +46,8 @@ class JobContext:
         if self._cancel_requested:
             raise Cancelled()
 
-    def _mark_cancel_requested(self) -> None:
+    def mark_cancel_requested(self) -> None:
+        """The worker's heartbeat saw a cancel request: ``check_cancelled`` raises from now on."""
         self._cancel_requested = True
 
     async def _write(self, patch: JobPatch) -> None:

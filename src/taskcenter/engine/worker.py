@@ -20,15 +20,12 @@ from taskcenter.domain.engine import DEFAULT_LEASE, Claim, Outcome, backoff
 from taskcenter.domain.errors import LeaseLost
 from taskcenter.domain.job import Job
 from taskcenter.domain.status import JobStatus
-from taskcenter.engine.context import Cancelled, JobContext
+from taskcenter.engine.context import JobContext
+from taskcenter.engine.errors import Cancelled, PermanentFailure
 from taskcenter.engine.registry import Registry
 from taskcenter.storage.base import Store
 
 log = logging.getLogger("taskcenter.worker")
-
-
-class PermanentFailure(Exception):
-    """Raised by a handler for a failure that retrying cannot fix; its message is the reason."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +232,7 @@ class Worker:
                 run.task.cancel()
             elif job_id in status.cancel_requested and not run.context.cancel_requested:
                 log.info("job %s: cancel requested", job_id)
-                run.context._mark_cancel_requested()
+                run.context.mark_cancel_requested()
 
     async def _drain(self) -> None:
         """After stop(): wait up to the grace period, then hand back or fail what still runs."""

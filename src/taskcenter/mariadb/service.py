@@ -14,7 +14,7 @@ from taskcenter.domain.instance import DATASTORE, ENGINE_VERSION, FLAVORS, DbIns
 from taskcenter.domain.instance_requests import DatabaseRight, Grant, NewDatabase, NewUser
 from taskcenter.domain.job import SECRETS
 from taskcenter.engine.context import JobContext
-from taskcenter.engine.worker import PermanentFailure
+from taskcenter.engine.errors import PermanentFailure
 from taskcenter.mariadb.local import (
     INSTALL_HINT,
     LocalServer,
