@@ -38,7 +38,7 @@ from taskcenter.cli.instances import report_running_servers
 from taskcenter.domain.clock import system_clock
 from taskcenter.engine.registry import Registry, load_registry
 from taskcenter.engine.runner import engine_running
-from taskcenter.engine.worker import WorkerConfig
+from taskcenter.engine.worker import InvalidConfig, WorkerConfig
 from taskcenter.identity.accounts import bootstrap_admin
 from taskcenter.mariadb.handlers import SERVICE
 from taskcenter.mariadb.service import InstanceService
@@ -164,6 +164,29 @@ def _registry(modules: list[str] | None) -> Registry:
         fail(f"cannot load handlers: {exc}", ExitCode.USAGE)
 
 
+# The flag that sets each WorkerConfig setting (its environment variable and config key follow it).
+_FLAGS = {
+    "concurrency": "--concurrency",
+    "lease": "--lease-seconds",
+    "grace": "--grace-seconds",
+    "maintenance_interval": "--check-seconds",
+}
+
+
+def _worker_config(
+    concurrency: int, lease_seconds: int, grace_seconds: float, check_seconds: float
+) -> WorkerConfig:
+    try:
+        return WorkerConfig(
+            concurrency,
+            timedelta(seconds=lease_seconds),
+            grace=grace_seconds,
+            maintenance_interval=check_seconds,
+        )
+    except InvalidConfig as exc:
+        fail(exc.naming(_FLAGS[exc.setting]), ExitCode.USAGE)
+
+
 @asynccontextmanager
 async def _engine_with_instances(
     store: Store, registry: Registry, retention: timedelta, config: WorkerConfig, root: Path
@@ -217,6 +240,7 @@ def serve(
     design (the next start adopts them); `taskcenter instances stop-all` stops them.
     """
     _setup_logging(log_level)
+    config = _worker_config(concurrency, lease_seconds, grace_seconds, check_seconds)
     sockets = _listen(host, port)  # first: a taken port must stop the start before anything exists
     registry = _registry(handlers)
     where = _check_store(database_url, data_dir)
@@ -235,9 +259,6 @@ def serve(
             __version__, where, retention_days, "on" if workers else "off", host, port,
         )  # fmt: skip
 
-    config = WorkerConfig(
-        concurrency, timedelta(seconds=lease_seconds), grace=grace_seconds, maintenance_interval=check_seconds
-    )
     instances_root = data_dir.resolve() / "instances"
     application = create_app(
         lambda: open_store(database_url, data_dir),
@@ -286,11 +307,9 @@ def worker(
     Like serve, it says at stop how many MariaDB instance servers keep running.
     """
     _setup_logging(log_level)
+    config = _worker_config(concurrency, lease_seconds, grace_seconds, check_seconds)
     registry = _registry(handlers)
     where = _check_store(database_url, data_dir)
-    config = WorkerConfig(
-        concurrency, timedelta(seconds=lease_seconds), grace=grace_seconds, maintenance_interval=check_seconds
-    )
 
     root = data_dir.resolve() / "instances"
 

@@ -28,13 +28,49 @@ from taskcenter.storage.base import Store
 log = logging.getLogger("taskcenter.worker")
 
 
+class InvalidConfig(ValueError):
+    """A worker setting out of its range: says which, the range, and the value given."""
+
+    def __init__(self, setting: str, value: float, low: float, high: float, unit: str) -> None:
+        self.setting = setting
+        self.range = f"from {low:g} to {high:g}{unit}"
+        self.value = value
+        super().__init__(self.naming(setting))
+
+    def naming(self, name: str) -> str:
+        """The message, with the setting called ``name`` (a command line calls it by its flag)."""
+        return f"{name} must be {self.range}, not {self.value:g}"
+
+
+# Each setting's allowed range. A zero lease would renew it in a loop without pause; a zero
+# interval would poll the store or run maintenance rounds without pause; a negative grace or
+# concurrency means nothing. The upper ends keep a typo (seconds given as milliseconds) from
+# leaving a lost worker's jobs unrescued for days.
+_LIMITS: dict[str, tuple[float, float, str]] = {
+    "concurrency": (1, 1000, " jobs"),
+    "lease": (0.5, 86400, " seconds"),
+    "poll_interval": (0.01, 3600, " seconds"),
+    "grace": (0, 86400, " seconds"),
+    "maintenance_interval": (0.1, 3600, " seconds"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
+    """A worker's settings, checked when made: out of range, it raises InvalidConfig."""
+
     concurrency: int = 10
     lease: timedelta = DEFAULT_LEASE
     poll_interval: float = 0.25  # seconds between looks for due jobs when not notified
     grace: float = 30.0  # seconds running jobs get to finish after SIGTERM
     maintenance_interval: float = 5.0  # seconds between rescue/purge rounds (leader only)
+
+    def __post_init__(self) -> None:
+        for setting, (low, high, unit) in _LIMITS.items():
+            value = getattr(self, setting)
+            number = value.total_seconds() if isinstance(value, timedelta) else float(value)
+            if not low <= number <= high:  # NaN fails too
+                raise InvalidConfig(setting, number, low, high, unit)
 
     @property
     def heartbeat(self) -> float:
