@@ -12,14 +12,17 @@ from taskcenter.domain.job import Job, JobPatch, NewJob
 from taskcenter.domain.moves import (
     MOVES,
     Move,
+    abandon,
     cancel,
     claim,
+    complete,
     decide,
-    finish,
+    fail,
     hand_back,
     report,
     rescue,
     retry,
+    stop,
 )
 from taskcenter.domain.status import JobStatus
 
@@ -30,23 +33,28 @@ P, R, C, F, X = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.COMPLETED, JobS
 # Written out by hand, apart from the table, so a change to the table must be made twice.
 EXPECTED: dict[Move, tuple[set[JobStatus], JobStatus | None]] = {
     Move.CLAIMED: ({P}, R),
-    Move.STARTED: ({P}, R),
     Move.REPORTED: ({P, R}, None),
     Move.RETRIED: ({R}, P),
     Move.HANDED_BACK: ({R}, P),
     Move.RESCUED: ({R}, P),
     Move.LOST: ({R}, F),
+    Move.LOST_LAST: ({R}, F),
     Move.LOST_CANCELLING: ({R}, X),
     Move.CANCEL_REQUESTED: ({R}, None),
     Move.CANCELLED: ({P}, X),
     Move.STOPPED: ({R}, X),
     Move.COMPLETED: ({R}, C),
     Move.COMPLETED_AFTER_CANCEL: ({R}, X),
-    Move.FAILED: ({P, R}, F),
+    Move.FAILED: ({R}, F),
+    Move.ABANDONED: ({R}, F),
+    Move.STARTED: ({P}, R),
+    Move.PRODUCER_COMPLETED: ({R}, C),
+    Move.PRODUCER_FAILED: ({P, R}, F),
+    Move.PRODUCER_CANCELED: ({P, R}, X),
 }
 FACTS = {
     "worker": "w1", "attempt": 1, "max_attempts": 3, "error": "boom", "run_at": "t", "next": 2,
-    "expired": "t", "why": "why",
+    "expired": "t",
 }  # fmt: skip
 
 
@@ -130,15 +138,20 @@ def test_a_rescue_retries_fails_or_cancels(fields: dict[str, object], status: Jo
         assert decision.after.fail_reason == decision.event.detail
 
 
-def test_a_finish_is_never_completed_after_a_cancel() -> None:
+def test_a_run_ends_completed_never_after_a_cancel_stopped_failed_or_abandoned() -> None:
     asked = job_in(R, lease_owner="w1", cancel_requested=True, attempt=1)
-    assert finish(asked, C, "", T0).after.status is X
+    assert complete(asked, T0).after.status is X
     plain = job_in(R, lease_owner="w1", attempt=2)
-    done = finish(plain, C, "", T0)
+    done = complete(plain, T0)
     assert done.after.status is C and done.event is not None and done.event.detail == "attempt 2 completed"
-    failed = finish(plain, F, "disk full", T0)
+    failed = fail(plain, T0, "disk full")
     assert failed.after.fail_reason == "disk full" and failed.event is not None
     assert failed.event.detail == "attempt 2 failed"
+    stopped = stop(plain, T0)
+    assert stopped.event is not None and stopped.event.detail == "the handler stopped on a cancel request"
+    left = abandon(plain, T0, "w1")
+    assert left.after.status is F and left.after.fail_reason == left.event.detail  # type: ignore[union-attr]
+    assert left.after.fail_reason.startswith("The worker w1 was stopped before the job finished")
 
 
 def test_cancel_ends_pending_asks_running_and_refuses_the_rest() -> None:
@@ -158,11 +171,15 @@ def test_a_producer_report_moves_by_the_table() -> None:
     assert started.event is not None and started.event.move == "started"
     done = report(started.after, JobPatch(status=C, progress=40), T0)
     assert done.after.progress == 100 and done.after.ended == T0
+    assert done.event is not None and done.event.detail == "completed by its producer"
     progress_only = report(started.after, JobPatch(progress=30, status=R), T0)
     assert progress_only.event is None and progress_only.after.progress == 30
     with pytest.raises(InvalidParameter, match="fail_reason"):
         report(started.after, JobPatch(fail_reason="x"), T0)
     failed = report(started.after, JobPatch(status=F, fail_reason="boom"), T0)
     assert failed.after.fail_reason == "boom"
+    assert failed.event is not None and failed.event.detail == "failed by its producer"
+    assert report(started.after, JobPatch(status=F), T0).after.fail_reason == ""
+    assert report(pending, JobPatch(status=X), T0).event.move == "producer_canceled"  # type: ignore[union-attr]
     with pytest.raises(IllegalTransition, match="cannot become Pending"):
         report(started.after, JobPatch(status=P), T0)

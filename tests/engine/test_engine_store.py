@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from taskcenter.domain.engine import Claim, Outcome
 from taskcenter.domain.errors import JobNotCancelable, JobNotFound, JobRunByWorker, LeaseLost
 from taskcenter.domain.job import Job, JobPatch, NewJob
 from taskcenter.domain.requests import ScheduleFilter
+from taskcenter.domain.runs import Claim, Ending, Outcome
 from taskcenter.domain.status import JobStatus
 from taskcenter.storage.base import Store
 
@@ -28,9 +28,9 @@ def claim_of(job_id: str, worker: str = "w1", attempt: int = 1) -> Claim:
 
 
 async def finish(
-    store: Store, claim: Claim, status: JobStatus, now: datetime, reason: str = ""
+    store: Store, claim: Claim, ending: Ending, now: datetime, error: str = "", retry_safe: bool = False
 ) -> Job | None:
-    [ended] = await store.finish_many([Outcome(claim, status, reason)], now)
+    [ended] = await store.finish_many([Outcome(claim, ending, error, retry_safe)], now)
     return ended
 
 
@@ -85,8 +85,8 @@ async def test_reports_and_finish_are_fenced_by_the_claim(store: Store) -> None:
     for stale in (claim_of(job.id, "w2"), claim_of(job.id, attempt=2)):
         with pytest.raises(LeaseLost):
             await store.report(stale, JobPatch(progress=90), T0)
-        assert await finish(store, stale, JobStatus.COMPLETED, T0) is None
-    done = await finish(store, claim_of(job.id), JobStatus.COMPLETED, T0 + timedelta(seconds=3))
+        assert await finish(store, stale, Ending.RETURNED, T0) is None
+    done = await finish(store, claim_of(job.id), Ending.RETURNED, T0 + timedelta(seconds=3))
     assert done is not None and done.progress == 100
     assert done.status is JobStatus.COMPLETED and done.lease_owner is None
     with pytest.raises(LeaseLost):
@@ -104,7 +104,7 @@ async def test_lost_worker_retry_safe_job_is_retried_with_backoff(store: Store) 
     events = await store.job_events(job.id)
     assert "w1" in events[-1].detail and "retry 2 of 3" in events[-1].detail
     # The lost worker can no longer touch the job.
-    assert await finish(store, claim_of(job.id), JobStatus.COMPLETED, later) is None
+    assert await finish(store, claim_of(job.id), Ending.RETURNED, later) is None
     assert await store.claim_jobs("w2", 1, later, LEASE) == []  # backoff not over
     [again] = await store.claim_jobs("w2", 1, later + timedelta(seconds=1), LEASE)
     assert again.attempt == 2 and again.lease_owner == "w2"
@@ -134,7 +134,7 @@ async def test_completion_after_cancel_is_recorded_canceled(store: Store) -> Non
     job, _ = await store.create_job(runnable(), T0)
     await store.claim_jobs("w1", 1, T0, LEASE)
     assert await store.request_cancel("p1", [job.id], T0, LONG_AGO) == [job.id]
-    ended = await finish(store, claim_of(job.id), JobStatus.COMPLETED, T0)
+    ended = await finish(store, claim_of(job.id), Ending.RETURNED, T0)
     assert ended is not None and ended.status is JobStatus.CANCELED
     assert (await store.job_events(job.id))[-1].detail == "the handler finished after a cancel was accepted"
 
@@ -185,13 +185,18 @@ async def test_producers_cannot_patch_worker_jobs(store: Store) -> None:
         await store.update_job(job.id, JobPatch(status=JobStatus.RUNNING), T0)
 
 
-async def test_release_hands_the_job_back(store: Store) -> None:
+async def test_a_retry_and_a_hand_back_make_the_job_due_again(store: Store) -> None:
     job, _ = await store.create_job(runnable(attempts=3), T0)
     await store.claim_jobs("w1", 1, T0, LEASE)
-    released = await store.release(claim_of(job.id), T0 + timedelta(seconds=5), T0, "shutdown")
-    assert released.status is JobStatus.PENDING and released.lease_owner is None
-    [again] = await store.claim_jobs("w2", 1, T0 + timedelta(seconds=5), LEASE)
+    retried = await finish(store, claim_of(job.id), Ending.RAISED, T0, "ValueError: x", retry_safe=True)
+    assert retried is not None and retried.status is JobStatus.PENDING and retried.lease_owner is None
+    assert retried.run_at == T0 + timedelta(seconds=1)  # backoff after attempt 1
+    assert await store.claim_jobs("w2", 1, T0, LEASE) == []
+    [again] = await store.claim_jobs("w2", 1, T0 + timedelta(seconds=1), LEASE)
     assert again.attempt == 2
+    back = await finish(store, claim_of(job.id, "w2", 2), Ending.INTERRUPTED, T0, retry_safe=True)
+    assert back is not None and back.status is JobStatus.PENDING and back.run_at == T0
+    assert "handed back by w2" in (await store.job_events(job.id))[-1].detail
 
 
 async def test_purge_removes_only_jobs_past_retention_in_batches(store: Store) -> None:
@@ -251,10 +256,10 @@ async def test_a_batch_of_ends_is_fenced_per_job(store: Store) -> None:
     jobs = [(await store.create_job(runnable(), T0))[0] for _ in range(4)]
     await store.claim_jobs("w1", 4, T0, LEASE)
     outcomes = [
-        Outcome(claim_of(jobs[0].id), JobStatus.COMPLETED),
-        Outcome(claim_of(jobs[1].id), JobStatus.FAILED, "disk full"),
-        Outcome(claim_of(jobs[2].id, "intruder"), JobStatus.COMPLETED),
-        Outcome(claim_of(jobs[3].id), JobStatus.CANCELED),
+        Outcome(claim_of(jobs[0].id), Ending.RETURNED),
+        Outcome(claim_of(jobs[1].id), Ending.GAVE_UP, "disk full"),
+        Outcome(claim_of(jobs[2].id, "intruder"), Ending.RETURNED),
+        Outcome(claim_of(jobs[3].id), Ending.STOPPED),
     ]
     ended = await store.finish_many(outcomes, T0 + timedelta(seconds=1))
     assert [e.status if e else None for e in ended] == [
@@ -277,7 +282,7 @@ async def test_secrets_in_params_are_erased_when_the_job_ends(store: Store) -> N
     waiting, _ = await store.create_job(runnable(params=params, run_at=T0 + timedelta(days=1)), T0)
     claimed = await store.claim_jobs("w1", 2, T0, LEASE)
     assert all(job.params == params for job in claimed)  # the handler gets them while it runs
-    await finish(store, claim_of(finished.id), JobStatus.COMPLETED, T0)
+    await finish(store, claim_of(finished.id), Ending.RETURNED, T0)
     await store.rescue_expired(T0 + LEASE + timedelta(seconds=1), 10)
     await store.request_cancel("p1", [waiting.id], T0, LONG_AGO)
     for job_id in (finished.id, lost.id, waiting.id):

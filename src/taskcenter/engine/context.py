@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from taskcenter.domain.clock import Clock
-from taskcenter.domain.engine import Claim
 from taskcenter.domain.job import Instance, Job, JobPatch, SubTask
+from taskcenter.domain.runs import Claim
 from taskcenter.engine.errors import Cancelled
 from taskcenter.storage.base import Store
 

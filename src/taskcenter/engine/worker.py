@@ -10,16 +10,14 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from taskcenter.domain.clock import Clock
-from taskcenter.domain.engine import DEFAULT_LEASE, Claim, Outcome, backoff
 from taskcenter.domain.errors import LeaseLost
 from taskcenter.domain.job import Job
-from taskcenter.domain.status import JobStatus
+from taskcenter.domain.runs import DEFAULT_LEASE, Claim, Ending, Outcome
 from taskcenter.engine.context import JobContext
 from taskcenter.engine.errors import Cancelled, PermanentFailure
 from taskcenter.engine.registry import Registry
@@ -177,8 +175,9 @@ class Worker:
 
     async def _execute(self, job: Job, claim: Claim, context: JobContext) -> None:
         handler = self.registry.get(job.name)
+        retry_safe = handler is not None and handler.retry_safe
         log.info("job %s (%s) attempt %d started on %s", job.id, job.name, claim.attempt, self.id)
-        status, reason = JobStatus.COMPLETED, ""
+        ending, error = Ending.RETURNED, ""
         try:
             if handler is None:
                 raise PermanentFailure(f"No handler for {job.name} on worker {self.id}.")
@@ -189,24 +188,17 @@ class Worker:
             log.warning("job %s: worker %s lost its lease; leaving the job alone", job.id, self.id)
             return
         except Cancelled:
-            status = JobStatus.CANCELED
+            ending = Ending.STOPPED
         except PermanentFailure as exc:
-            status, reason = JobStatus.FAILED, str(exc)
+            ending, error = Ending.GAVE_UP, str(exc)
         except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            if handler is not None and handler.retry_safe and claim.attempt < job.max_attempts:
-                run_at = self.clock() + backoff(claim.attempt)
-                log.warning("job %s attempt %d failed (%s); retrying at %s", job.id, claim.attempt,
-                            reason, run_at.isoformat())  # fmt: skip
-                await self._safely(self.store.release(claim, run_at, self.clock(), f"failed: {reason}"))
-                return
-            log.exception("job %s attempt %d failed", job.id, claim.attempt)
-            status = JobStatus.FAILED
+            ending, error = Ending.RAISED, f"{type(exc).__name__}: {exc}"
+            log.warning("job %s attempt %d failed", job.id, claim.attempt, exc_info=True)
         # The handler is done: free its slot now, so the next claim overlaps this write.
         self._finished(job.id)
-        ended = await self._end(Outcome(claim, status, reason))
+        ended = await self._end(Outcome(claim, ending, error, retry_safe))
         if ended is not None:
-            log.info("job %s ended %s", job.id, ended.status.value)
+            log.info("job %s is now %s", job.id, ended.status.value)
 
     async def _end(self, outcome: Outcome) -> Job | None:
         """Queue the run's end for the next batch write, and wait for it."""
@@ -239,13 +231,6 @@ class Worker:
                 if not done.done():
                     done.set_result(ended)
 
-    async def _safely(self, write: Awaitable[Job]) -> Job | None:
-        try:
-            return await write
-        except LeaseLost:
-            log.warning("worker %s no longer holds a job it tried to end", self.id)
-            return None
-
     async def _heartbeats(self) -> None:
         while True:
             await asyncio.sleep(self.config.heartbeat)
@@ -271,7 +256,8 @@ class Worker:
                 run.context.mark_cancel_requested()
 
     async def _drain(self) -> None:
-        """After stop(): wait up to the grace period, then hand back or fail what still runs."""
+        """After stop(): wait up to the grace period, then end what still runs as interrupted
+        (the domain hands back what is safe to run again, and fails the rest)."""
         if self._runs:
             log.info("worker %s stopping: %d jobs get %ss to finish", self.id, self.running,
                      self.config.grace)  # fmt: skip
@@ -281,16 +267,7 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await run.task
             handler = self.registry.get(run.job.name)
-            now = self.clock()
-            if handler is not None and handler.retry_safe:
-                await self._safely(
-                    self.store.release(run.claim, now, now, f"handed back by {self.id} on shutdown")
-                )
-            else:
-                reason = (
-                    f"The worker {self.id} was stopped before the job finished, and the job is "
-                    "not safe to retry."
-                )
-                await self._end(Outcome(run.claim, JobStatus.FAILED, reason))
+            retry_safe = handler is not None and handler.retry_safe
+            await self._end(Outcome(run.claim, Ending.INTERRUPTED, retry_safe=retry_safe))
         if self._tasks:
             await asyncio.wait(set(self._tasks))  # handlers that finished, their ends being written

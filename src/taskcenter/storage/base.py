@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from taskcenter.domain.engine import Claim, Outcome
 from taskcenter.domain.instance import Backup, DbInstance
 from taskcenter.domain.instance_queries import BackupFilter, InstanceFilter
 from taskcenter.domain.job import Job, JobEvent, JobPatch, NewJob
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
 from taskcenter.domain.requests import JobFilter, Page, ScheduleFilter
+from taskcenter.domain.runs import Claim, Outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,15 +126,11 @@ class Store(Protocol):
         ...
 
     async def finish_many(self, outcomes: list[Outcome], now: datetime) -> list[Job | None]:
-        """End runs, in one transaction; None for each whose claim was lost.
+        """End runs as domain.runs.ended decides, in one transaction; None for each whose claim
+        was lost. A retried or handed-back job is Pending again, and listeners are told.
 
-        Completed becomes Canceled where a cancel was accepted. Batched because ending jobs
-        one transaction at a time is what limits a worker's throughput.
+        Batched because ending jobs one transaction at a time is what limits a worker's throughput.
         """
-        ...
-
-    async def release(self, claim: Claim, run_at: datetime, now: datetime, detail: str) -> Job:
-        """Hand the job back (Pending at ``run_at``) for another run. Raises LeaseLost."""
         ...
 
     async def rescue_expired(self, now: datetime, limit: int) -> list[Job]:

@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from taskcenter.domain.engine import Claim, Outcome, cancel, holds, rescued, retry_later
+from taskcenter.domain import moves
 from taskcenter.domain.errors import (
     InstanceBusy,
     InstanceNotFound,
@@ -23,9 +23,11 @@ from taskcenter.domain.errors import (
 )
 from taskcenter.domain.instance import Backup, DbInstance, InstanceStatus
 from taskcenter.domain.instance_queries import BackupFilter, InstanceFilter
-from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, apply_patch, stored_params
+from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, stored_params
+from taskcenter.domain.moves import Decision
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
 from taskcenter.domain.requests import JobFilter, Page, ScheduleFilter
+from taskcenter.domain.runs import Claim, Outcome, ended, holds, lost
 from taskcenter.domain.status import JobStatus
 from taskcenter.domain.wire import sub_task_to_json
 from taskcenter.storage.base import JobListing, LeaseStatus, ProjectInUse, ProjectSummary, project_summaries
@@ -177,7 +179,7 @@ class PostgresStore:
                 )
                 assert existing is not None
                 return _job(existing), False
-            await _insert_event(conn, JobEvent(job.id, None, job.status, now))
+            await _insert_event(conn, moves.created(job))
             await conn.execute(
                 "INSERT INTO job_names (project_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 job.project_id,
@@ -211,38 +213,21 @@ class PostgresStore:
                 raise JobNotFound()
             if current.runnable:
                 raise JobRunByWorker()
-            job, event = apply_patch(current, patch, now)
-            return await _save(conn, current, job, event)
+            [job] = await _apply(conn, [moves.report(current, patch, now)])
+            return job
 
     # Engine
 
     async def claim_jobs(self, worker: str, limit: int, now: datetime, lease: timedelta) -> list[Job]:
-        # One statement, one round trip, however many jobs: SKIP LOCKED lets concurrent workers
-        # each take different due jobs without waiting; the events are written by the same CTE.
-        rows = await self._pool.fetch(
-            f"""
-            WITH due AS (
-                SELECT id FROM jobs WHERE runnable AND status = 'Pending' AND run_at <= $1
-                ORDER BY run_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED
-            ), claimed AS (
-                UPDATE jobs j SET status = 'Running', started_at = COALESCE(j.started_at, $1),
-                    attempt = j.attempt + 1, lease_owner = $3, lease_expires = $4
-                FROM due WHERE j.id = due.id
-                RETURNING {_J_COLUMNS}
-            ), events AS (
-                INSERT INTO job_events (job_id, from_status, to_status, at, detail)
-                SELECT id, 'Pending', 'Running', $1,
-                    'claimed by ' || $3 || ', attempt ' || attempt || ' of ' || max_attempts
-                FROM claimed
+        # SKIP LOCKED lets concurrent workers each take different due jobs without waiting.
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE runnable AND status = 'Pending' AND run_at <= $1 "
+                "ORDER BY run_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED",
+                now,
+                limit,
             )
-            SELECT * FROM claimed ORDER BY run_at, created_at
-            """,
-            now,
-            limit,
-            worker,
-            now + lease,
-        )
-        return [_job(row) for row in rows]
+            return await _apply(conn, [moves.claim(_job(row), worker, now, lease) for row in rows])
 
     async def renew_leases(
         self, worker: str, job_ids: list[str], now: datetime, lease: timedelta
@@ -259,60 +244,24 @@ class PostgresStore:
     async def report(self, claim: Claim, patch: JobPatch, now: datetime) -> Job:
         async with self._pool.acquire() as conn, conn.transaction():
             current = await _claimed_job(conn, claim)
-            job, event = apply_patch(current, dataclasses.replace(patch, status=None), now)
-            return await _save(conn, current, job, event)
+            [job] = await _apply(conn, [moves.report(current, dataclasses.replace(patch, status=None), now)])
+            return job
 
     async def finish_many(self, outcomes: list[Outcome], now: datetime) -> list[Job | None]:
-        # The rules of domain.engine.finished, as one fenced statement for the whole batch.
-        rows = await self._pool.fetch(
-            f"""
-            WITH input AS (
-                SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[])
-                    AS i(id, worker, attempt, status, reason)
-            ), ended AS (
-                UPDATE jobs j SET
-                    status = CASE WHEN i.status = 'Completed' AND j.cancel_requested
-                        THEN 'Canceled' ELSE i.status END,
-                    ended_at = $6,
-                    progress = CASE WHEN i.status = 'Completed' AND NOT j.cancel_requested
-                        THEN 100 ELSE j.progress END,
-                    fail_reason = CASE WHEN i.status = 'Failed' THEN i.reason ELSE j.fail_reason END,
-                    lease_owner = NULL, lease_expires = NULL,
-                    params = j.params - 'secrets'  -- domain.job.stored_params
-                FROM input i
-                WHERE j.id = i.id AND j.status = 'Running' AND j.lease_owner = i.worker
-                    AND j.attempt = i.attempt
-                RETURNING {_J_COLUMNS}, i.status AS reported
-            ), events AS (
-                INSERT INTO job_events (job_id, from_status, to_status, at, detail)
-                SELECT id, 'Running', status, $6, CASE
-                    WHEN status = 'Canceled' AND reported = 'Completed'
-                        THEN 'the handler finished after a cancel was accepted'
-                    WHEN status = 'Failed' THEN 'attempt ' || attempt || ' failed'
-                    WHEN status = 'Canceled' THEN 'the handler stopped on a cancel request'
-                    ELSE 'attempt ' || attempt || ' completed' END
-                FROM ended
-            )
-            SELECT * FROM ended
-            """,
-            [o.claim.job_id for o in outcomes],
-            [o.claim.worker for o in outcomes],
-            [o.claim.attempt for o in outcomes],
-            [o.status.value for o in outcomes],
-            [o.fail_reason for o in outcomes],
-            now,
-        )
-        by_id = {str(row[0]): _job(row) for row in rows}
-        return [by_id.get(o.claim.job_id) for o in outcomes]
-
-    async def release(self, claim: Claim, run_at: datetime, now: datetime, detail: str) -> Job:
         async with self._pool.acquire() as conn, conn.transaction():
-            current = await _claimed_job(conn, claim)
-            job = retry_later(current, run_at)
-            event = JobEvent(job.id, current.status, job.status, now, detail)
-            saved = await _save(conn, current, job, event)
-            await conn.execute("SELECT pg_notify($1, $2)", JOBS_CHANNEL, job.id)
-            return saved
+            rows = await conn.fetch(
+                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ANY($1::uuid[]) FOR UPDATE",
+                [o.claim.job_id for o in outcomes],
+            )
+            current = {str(row[0]): _job(row) for row in rows}
+            held = [
+                (o, job) for o in outcomes if (job := current.get(o.claim.job_id)) and holds(job, o.claim)
+            ]
+            applied = await _apply(conn, [ended(job, o, now) for o, job in held])
+            if any(job.status is JobStatus.PENDING for job in applied):
+                await conn.execute("SELECT pg_notify($1, '')", JOBS_CHANNEL)  # due again
+        by_id = {job.id: job for job in applied}
+        return [by_id.get(o.claim.job_id) for o in outcomes]
 
     async def rescue_expired(self, now: datetime, limit: int) -> list[Job]:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -322,12 +271,13 @@ class PostgresStore:
                 now,
                 limit,
             )
-            return [await _save(conn, *rescued(_job(row), now)) for row in rows]
+            return await _apply(conn, [lost(_job(row), now) for row in rows])
 
     async def request_cancel(
         self, project_id: str, job_ids: list[str], now: datetime, visible_since: datetime
     ) -> list[str]:
         async with self._pool.acquire() as conn, conn.transaction():
+            decisions = []
             for job_id in job_ids:
                 row = await conn.fetchrow(
                     f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = $1 AND project_id = $2 "
@@ -338,9 +288,8 @@ class PostgresStore:
                 )
                 if row is None:
                     raise JobNotFound()
-                current = _job(row)
-                job, event = cancel(current, now)
-                await _save(conn, current, job, event)
+                decisions.append(moves.cancel(_job(row), now))
+            await _apply(conn, decisions)
             return job_ids
 
     async def list_scheduled(
@@ -744,25 +693,67 @@ async def _claimed_job(conn: Conn, claim: Claim) -> Job:
     return job
 
 
-async def _save(conn: Conn, current: Job, job: Job, event: JobEvent | None) -> Job:
-    """Write ``job`` over ``current``: a conditional update, plus its event, in the open transaction."""
-    result = await conn.execute(
-        "UPDATE jobs SET status = $1, started_at = $2, ended_at = $3, progress = $4, instance_id = $5, "
-        "instance_name = $6, entities = $7, fail_reason = $8, sub_tasks = $9, run_at = $10, "
-        "attempt = $11, lease_owner = $12, lease_expires = $13, cancel_requested = $14, params = $19 "
-        "WHERE id = $15 AND status = $16 AND attempt = $17 AND lease_owner IS NOT DISTINCT FROM $18",
-        job.status.value, job.started, job.ended, job.progress,
-        job.instance.id if job.instance else None, job.instance.name if job.instance else None,
-        job.entities, job.fail_reason, [sub_task_to_json(s) for s in job.sub_tasks], job.run_at,
-        job.attempt, job.lease_owner, job.lease_expires, job.cancel_requested, job.id,
-        current.status.value, current.attempt, current.lease_owner, stored_params(job),
+def _json(value: Any) -> str:
+    # Arrays of jsonb go as text: asyncpg's jsonb codec does not reach the elements of an array.
+    return orjson.dumps(value).decode()
+
+
+async def _apply(conn: Conn, decisions: list[Decision]) -> list[Job]:
+    """Apply decided moves in the open transaction, in one statement however many: each a
+    conditional update (the row must still be what its decision saw) plus its event.
+
+    Raises JobConflict, undoing them all with the transaction, if any row had changed.
+    """
+    if not decisions:
+        return []
+    jobs = [d.after for d in decisions]
+    params = [stored_params(job) for job in jobs]
+    events = [d.event for d in decisions if d.event is not None]
+    applied = await conn.fetchval(
+        """
+        WITH input AS (
+            SELECT * FROM unnest(
+                $1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::text[],
+                $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::int[],
+                $13::text[], $14::timestamptz[], $15::bool[], $16::text[],
+                $17::text[], $18::int[], $19::text[], $20::bool[]
+            ) AS i(id, status, started_at, ended_at, progress, instance_id, instance_name, entities,
+                   fail_reason, sub_tasks, run_at, attempt, lease_owner, lease_expires,
+                   cancel_requested, params, was_status, was_attempt, was_owner, was_cancel_requested)
+        ), applied AS (
+            UPDATE jobs j SET status = i.status, started_at = i.started_at, ended_at = i.ended_at,
+                progress = i.progress, instance_id = i.instance_id, instance_name = i.instance_name,
+                entities = i.entities::jsonb, fail_reason = i.fail_reason, sub_tasks = i.sub_tasks::jsonb,
+                run_at = i.run_at, attempt = i.attempt, lease_owner = i.lease_owner,
+                lease_expires = i.lease_expires, cancel_requested = i.cancel_requested, params = i.params::jsonb
+            FROM input i
+            WHERE j.id = i.id AND j.status = i.was_status AND j.attempt = i.was_attempt
+                AND j.lease_owner IS NOT DISTINCT FROM i.was_owner
+                AND j.cancel_requested = i.was_cancel_requested
+            RETURNING j.id
+        ), events AS (
+            INSERT INTO job_events (job_id, from_status, to_status, at, detail)
+            SELECT e.* FROM unnest($21::uuid[], $22::text[], $23::text[], $24::timestamptz[], $25::text[])
+                AS e(job_id, from_status, to_status, at, detail)
+            WHERE e.job_id IN (SELECT id FROM applied)
+        )
+        SELECT count(*) FROM applied
+        """,
+        [j.id for j in jobs], [j.status.value for j in jobs], [j.started for j in jobs],
+        [j.ended for j in jobs], [j.progress for j in jobs],
+        [j.instance.id if j.instance else None for j in jobs],
+        [j.instance.name if j.instance else None for j in jobs], [_json(j.entities) for j in jobs],
+        [j.fail_reason for j in jobs], [_json([sub_task_to_json(s) for s in j.sub_tasks]) for j in jobs],
+        [j.run_at for j in jobs], [j.attempt for j in jobs], [j.lease_owner for j in jobs],
+        [j.lease_expires for j in jobs], [j.cancel_requested for j in jobs], [_json(p) for p in params],
+        [d.before.status.value for d in decisions], [d.before.attempt for d in decisions],
+        [d.before.lease_owner for d in decisions], [d.before.cancel_requested for d in decisions],
+        [e.job_id for e in events], [e.from_status.value if e.from_status else None for e in events],
+        [e.to_status.value for e in events], [e.at for e in events], [e.detail for e in events],
     )  # fmt: skip
-    if result != "UPDATE 1":
+    if applied != len(decisions):
         raise JobConflict()
-    job = dataclasses.replace(job, params=stored_params(job))
-    if event is not None:
-        await _insert_event(conn, event)
-    return job
+    return [dataclasses.replace(job, params=p) for job, p in zip(jobs, params, strict=True)]
 
 
 async def _insert_event(conn: Conn, event: JobEvent) -> None:

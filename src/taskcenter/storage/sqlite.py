@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from taskcenter.domain.engine import Claim, Outcome, cancel, finished, holds, rescued, retry_later
+from taskcenter.domain import moves
 from taskcenter.domain.errors import (
     InstanceBusy,
     InstanceNotFound,
@@ -30,9 +30,11 @@ from taskcenter.domain.errors import (
 )
 from taskcenter.domain.instance import Backup, DbInstance, InstanceStatus
 from taskcenter.domain.instance_queries import BackupFilter, InstanceFilter
-from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, apply_patch, stored_params
+from taskcenter.domain.job import Instance, Job, JobEvent, JobPatch, NewJob, stored_params
+from taskcenter.domain.moves import Decision
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
 from taskcenter.domain.requests import JobFilter, Page, ScheduleFilter
+from taskcenter.domain.runs import Claim, Outcome, ended, holds, lost
 from taskcenter.domain.status import JobStatus
 from taskcenter.storage.base import JobListing, LeaseStatus, ProjectInUse, ProjectSummary, project_summaries
 from taskcenter.storage.migrations import check_schema, migrations
@@ -194,7 +196,7 @@ class SqliteStore:
             conn.execute(
                 "INSERT OR IGNORE INTO job_names (project_id, name) VALUES (?, ?)", (job.project_id, job.name)
             )
-            _insert_event(conn, JobEvent(job.id, None, job.status, now))
+            _insert_event(conn, moves.created(job))
             return job, True
 
         job, created = await self._write(tx)
@@ -235,8 +237,7 @@ class SqliteStore:
                 raise JobNotFound()
             if current.runnable:
                 raise JobRunByWorker()
-            job, event = apply_patch(current, patch, now)
-            return _save(conn, current, job, event)
+            return _save(conn, moves.report(current, patch, now))
 
         return await self._write(tx)
 
@@ -249,22 +250,7 @@ class SqliteStore:
                 "AND run_at_us <= ? ORDER BY run_at_us, seq LIMIT ?",
                 (to_us(now), limit),
             ).fetchall()
-            claimed = []
-            for row in rows:
-                current = _job(row)
-                job = dataclasses.replace(
-                    current,
-                    status=JobStatus.RUNNING,
-                    started=current.started or now,
-                    attempt=current.attempt + 1,
-                    lease_owner=worker,
-                    lease_expires=now + lease,
-                )
-                detail = f"claimed by {worker}, attempt {job.attempt} of {job.max_attempts}"
-                claimed.append(
-                    _save(conn, current, job, JobEvent(job.id, current.status, job.status, now, detail))
-                )
-            return claimed
+            return [_save(conn, moves.claim(_job(row), worker, now, lease)) for row in rows]
 
         return await self._write(tx)
 
@@ -290,33 +276,25 @@ class SqliteStore:
     async def report(self, claim: Claim, patch: JobPatch, now: datetime) -> Job:
         def tx(conn: sqlite3.Connection) -> Job:
             current = _claimed_job(conn, claim)
-            job, event = apply_patch(current, dataclasses.replace(patch, status=None), now)
-            return _save(conn, current, job, event)
+            return _save(conn, moves.report(current, dataclasses.replace(patch, status=None), now))
 
         return await self._write(tx)
 
     async def finish_many(self, outcomes: list[Outcome], now: datetime) -> list[Job | None]:
         def tx(conn: sqlite3.Connection) -> list[Job | None]:
-            ended: list[Job | None] = []
+            results: list[Job | None] = []
             for outcome in outcomes:
                 current = _locked_job(conn, outcome.claim.job_id)
                 if current is None or not holds(current, outcome.claim):
-                    ended.append(None)
+                    results.append(None)
                     continue
-                ended.append(_save(conn, current, *finished(current, outcome, now)))
-            return ended
+                results.append(_save(conn, ended(current, outcome, now)))
+            return results
 
-        return await self._write(tx)
-
-    async def release(self, claim: Claim, run_at: datetime, now: datetime, detail: str) -> Job:
-        def tx(conn: sqlite3.Connection) -> Job:
-            current = _claimed_job(conn, claim)
-            job = retry_later(current, run_at)
-            return _save(conn, current, job, JobEvent(job.id, current.status, job.status, now, detail))
-
-        job = await self._write(tx)
-        self._announce()
-        return job
+        results = await self._write(tx)
+        if any(job is not None and job.status is JobStatus.PENDING for job in results):
+            self._announce()  # a retry or a hand-back: due again, now or later
+        return results
 
     async def rescue_expired(self, now: datetime, limit: int) -> list[Job]:
         def tx(conn: sqlite3.Connection) -> list[Job]:
@@ -325,7 +303,7 @@ class SqliteStore:
                 "AND lease_expires_us < ? ORDER BY lease_expires_us LIMIT ?",
                 (to_us(now), limit),
             ).fetchall()
-            return [_save(conn, *rescued(_job(row), now)) for row in rows]
+            return [_save(conn, lost(_job(row), now)) for row in rows]
 
         return await self._write(tx)
 
@@ -340,9 +318,7 @@ class SqliteStore:
                 ).fetchone()
                 if row is None:
                     raise JobNotFound()
-                current = _job(row)
-                job, event = cancel(current, now)
-                _save(conn, current, job, event)
+                _save(conn, moves.cancel(_job(row), now))
             return job_ids
 
         return await self._write(tx)
@@ -773,28 +749,30 @@ def _claimed_job(conn: sqlite3.Connection, claim: Claim) -> Job:
     return job
 
 
-def _save(conn: sqlite3.Connection, current: Job, job: Job, event: JobEvent | None) -> Job:
-    """Write ``job`` over ``current``: a conditional update, plus its event, in the open transaction."""
+def _save(conn: sqlite3.Connection, decision: Decision) -> Job:
+    """Apply a decided move in the open transaction: a conditional update (the row must still be
+    what the decision saw), plus its event."""
+    before, job = decision.before, decision.after
+    params = stored_params(job)
     cursor = conn.execute(
         "UPDATE jobs SET status = ?, started_us = ?, ended_us = ?, progress = ?, instance_id = ?, "
         "instance_name = ?, entities = ?, fail_reason = ?, sub_tasks = ?, run_at_us = ?, attempt = ?, "
         "lease_owner = ?, lease_expires_us = ?, cancel_requested = ?, params = ? "
-        "WHERE id = ? AND status = ? AND attempt = ? AND lease_owner IS ?",
+        "WHERE id = ? AND status = ? AND attempt = ? AND lease_owner IS ? AND cancel_requested = ?",
         (
             job.status.value, _opt_us(job.started), _opt_us(job.ended), job.progress,
             job.instance.id if job.instance else None, job.instance.name if job.instance else None,
             orjson.dumps(job.entities).decode(), job.fail_reason, dump_sub_tasks(job.sub_tasks),
             _opt_us(job.run_at), job.attempt, job.lease_owner, _opt_us(job.lease_expires),
-            job.cancel_requested, orjson.dumps(stored_params(job)).decode(), job.id,
-            current.status.value, current.attempt, current.lease_owner,
+            job.cancel_requested, orjson.dumps(params).decode(), job.id,
+            before.status.value, before.attempt, before.lease_owner, before.cancel_requested,
         ),
     )  # fmt: skip
     if cursor.rowcount != 1:
         raise JobConflict()
-    job = dataclasses.replace(job, params=stored_params(job))
-    if event is not None:
-        _insert_event(conn, event)
-    return job
+    if decision.event is not None:
+        _insert_event(conn, decision.event)
+    return dataclasses.replace(job, params=params)
 
 
 def _insert_event(conn: sqlite3.Connection, event: JobEvent) -> None:
