@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -50,7 +51,7 @@ EXPECTED: dict[Move, tuple[set[JobStatus], JobStatus | None]] = {
     Move.STARTED: ({P}, R),
     Move.PRODUCER_COMPLETED: ({R}, C),
     Move.PRODUCER_FAILED: ({P, R}, F),
-    Move.PRODUCER_CANCELED: ({P, R}, X),
+    Move.PRODUCER_CANCELLED: ({P, R}, X),
 }
 FACTS = {
     "worker": "w1", "attempt": 1, "max_attempts": 3, "error": "boom", "run_at": "t", "next": 2,
@@ -180,6 +181,23 @@ def test_a_producer_report_moves_by_the_table() -> None:
     assert failed.after.fail_reason == "boom"
     assert failed.event is not None and failed.event.detail == "failed by its producer"
     assert report(started.after, JobPatch(status=F), T0).after.fail_reason == ""
-    assert report(pending, JobPatch(status=X), T0).event.move == "producer_canceled"  # type: ignore[union-attr]
+    assert report(pending, JobPatch(status=X), T0).event.move == "producer_cancelled"  # type: ignore[union-attr]
     with pytest.raises(IllegalTransition, match="cannot become Pending"):
         report(started.after, JobPatch(status=P), T0)
+
+
+def test_the_readme_shows_the_table() -> None:
+    """README.md's table of moves is this table, row for row."""
+
+    def row(move: Move) -> str:
+        rule = MOVES[move]
+        sources = ", ".join(s.value for s in JobStatus if s in rule.sources) or "(new)"
+        target = rule.target.value if rule.target else ("as submitted" if move is Move.CREATED else "(stays)")
+        reason = f"`{rule.reason}`" if rule.reason else "(no event)"
+        return f"| `{move.value}` | {sources} | {target} | {reason} |"
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    lines = readme.splitlines()
+    start = lines.index("| Move (event type) | From | To | Reason (the event's detail) |") + 2
+    end = lines.index("", start)
+    assert lines[start:end] == [row(move) for move in MOVES]

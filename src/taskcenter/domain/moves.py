@@ -47,7 +47,7 @@ class Move(StrEnum):
     STARTED = "started"
     PRODUCER_COMPLETED = "producer_completed"
     PRODUCER_FAILED = "producer_failed"
-    PRODUCER_CANCELED = "producer_canceled"
+    PRODUCER_CANCELLED = "producer_cancelled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,7 @@ MOVES: dict[Move, Rule] = {
     Move.STARTED: _rule((PENDING,), RUNNING, "started by its producer"),
     Move.PRODUCER_COMPLETED: _rule((RUNNING,), COMPLETED, "completed by its producer"),
     Move.PRODUCER_FAILED: _rule((PENDING, RUNNING), FAILED, "failed by its producer"),
-    Move.PRODUCER_CANCELED: _rule((PENDING, RUNNING), CANCELED, "canceled by its producer"),
+    Move.PRODUCER_CANCELLED: _rule((PENDING, RUNNING), CANCELED, "cancelled by its producer"),
 }
 
 
@@ -218,10 +218,10 @@ def cancel(job: Job, now: datetime) -> Decision:
 _PRODUCER_MOVES: dict[tuple[JobStatus, JobStatus], Move] = {
     (PENDING, RUNNING): Move.STARTED,
     (PENDING, FAILED): Move.PRODUCER_FAILED,
-    (PENDING, CANCELED): Move.PRODUCER_CANCELED,
+    (PENDING, CANCELED): Move.PRODUCER_CANCELLED,
     (RUNNING, COMPLETED): Move.PRODUCER_COMPLETED,
     (RUNNING, FAILED): Move.PRODUCER_FAILED,
-    (RUNNING, CANCELED): Move.PRODUCER_CANCELED,
+    (RUNNING, CANCELED): Move.PRODUCER_CANCELLED,
 }
 
 
