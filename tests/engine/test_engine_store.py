@@ -289,3 +289,40 @@ async def test_secrets_in_params_are_erased_when_the_job_ends(store: Store) -> N
         job = await store.find_job(job_id)
         assert job is not None and job.status.is_final
         assert job.params == {"instance_id": "i1"}
+
+
+SLACK = timedelta(milliseconds=50)  # the database's clock and this process's are this machine's
+
+
+async def test_without_a_now_the_stores_clock_decides_leases(store: Store) -> None:
+    """What workers and maintenance do in production: PostgreSQL's clock (one for every node)."""
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    lost, _ = await store.create_job(runnable(attempts=3), hour_ago)
+    await store.claim_jobs("w0", 1, hour_ago, LEASE)  # by a clock an hour behind: long expired
+    held, _ = await store.create_job(runnable(), hour_ago)
+    before = datetime.now(UTC)
+    [claimed] = await store.claim_jobs("w1", 1, None, LEASE)
+    after = datetime.now(UTC)
+    assert claimed.id == held.id and claimed.lease_expires is not None
+    assert before + LEASE - SLACK <= claimed.lease_expires <= after + LEASE + SLACK
+    assert before - SLACK <= (await store.job_events(held.id))[-1].at <= after + SLACK
+    [rescued] = await store.rescue_expired(None, 10)  # the other lease runs by the same clock
+    assert rescued.id == lost.id and rescued.run_at is not None
+    assert before - SLACK + timedelta(seconds=1) <= rescued.run_at  # backoff from the store's now
+    renewed = await store.renew_leases("w1", [held.id], None, LEASE)
+    assert renewed.held == {held.id}
+    job = await store.find_job(held.id)
+    assert job is not None and job.lease_expires is not None and job.lease_expires >= claimed.lease_expires
+    [ended] = await store.finish_many([Outcome(claim_of(held.id), Ending.RETURNED)], None)
+    assert ended is not None and ended.ended is not None and before - SLACK <= ended.ended
+
+
+async def test_a_leader_that_resigns_is_followed_at_once(store: Store) -> None:
+    ttl = timedelta(minutes=5)
+    assert await store.try_lead("maintenance", "a", None, ttl)
+    assert not await store.try_lead("maintenance", "b", None, ttl)
+    await store.resign("maintenance", "b")  # not the leader: changes nothing
+    assert not await store.try_lead("maintenance", "b", None, ttl)
+    await store.resign("maintenance", "a")
+    assert await store.try_lead("maintenance", "b", None, ttl)
+    assert not await store.try_lead("maintenance", "a", None, ttl)

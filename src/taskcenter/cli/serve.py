@@ -199,7 +199,7 @@ async def _engine_with_instances(
     service = InstanceService(store, system_clock, root)
     await service.reconcile()
     try:
-        async with engine_running(store, registry, system_clock, retention, config, {SERVICE: service}):
+        async with engine_running(store, registry, None, retention, config, {SERVICE: service}):
             janitor = asyncio.create_task(_clean_up_dead_creates(service, config.maintenance_interval * 6))
             try:
                 yield

@@ -19,7 +19,12 @@ class JobContext:
     """
 
     def __init__(
-        self, job: Job, claim: Claim, store: Store, clock: Clock, resources: dict[str, Any] | None = None
+        self,
+        job: Job,
+        claim: Claim,
+        store: Store,
+        clock: Clock | None,
+        resources: dict[str, Any] | None = None,
     ) -> None:
         self.job = job
         # What the process gives its handlers (e.g. the MariaDB instance service).
@@ -51,7 +56,8 @@ class JobContext:
         self._cancel_requested = True
 
     async def _write(self, patch: JobPatch) -> None:
-        self.job = await self._store.report(self._claim, patch, self._clock())
+        now = None if self._clock is None else self._clock()
+        self.job = await self._store.report(self._claim, patch, now)
         self._cancel_requested = self._cancel_requested or self.job.cancel_requested
 
     async def progress(self, percent: int) -> None:

@@ -22,12 +22,15 @@ log = logging.getLogger("taskcenter.engine")
 async def engine_running(
     store: Store,
     registry: Registry,
-    clock: Clock,
+    clock: Clock | None,
     retention: timedelta,
     config: WorkerConfig,
     resources: dict[str, Any] | None = None,
 ) -> AsyncIterator[Worker]:
-    """A worker and maintenance run while the block runs; on exit they stop gracefully."""
+    """A worker and maintenance run while the block runs; on exit they stop gracefully.
+
+    ``clock``: None in production, so the store's clock decides leases and leadership.
+    """
     worker = Worker(store, registry, clock, config, resources=resources or {})
     maintenance = Maintenance(store, clock, retention, config.maintenance_interval, id=worker.id)
     tasks = [

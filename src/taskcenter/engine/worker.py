@@ -11,7 +11,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from taskcenter.domain.clock import Clock
@@ -92,7 +92,9 @@ class _Run:
 class Worker:
     store: Store
     registry: Registry
-    clock: Clock
+    # None in production: the store's clock decides leases (PostgreSQL's, the same for every
+    # node). Tests pin time with one.
+    clock: Clock | None = None
     config: WorkerConfig = field(default_factory=WorkerConfig)
     id: str = field(default_factory=worker_id)
     resources: dict[str, Any] = field(default_factory=dict)
@@ -103,6 +105,9 @@ class Worker:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._endings: asyncio.Queue[tuple[Outcome, asyncio.Future[Job | None]]] = asyncio.Queue()
+
+    def _now(self) -> datetime | None:
+        return None if self.clock is None else self.clock()
 
     def notify(self) -> None:
         """A job may be due: look now instead of at the next poll."""
@@ -151,7 +156,7 @@ class Worker:
         if free <= 0:
             return 0
         try:
-            jobs = await self.store.claim_jobs(self.id, free, self.clock(), self.config.lease)
+            jobs = await self.store.claim_jobs(self.id, free, self._now(), self.config.lease)
         except Exception:
             log.exception("worker %s could not claim jobs; retrying", self.id)
             await asyncio.sleep(self.config.poll_interval)
@@ -220,7 +225,7 @@ class Worker:
             while not self._endings.empty() and len(batch) < 500:
                 batch.append(self._endings.get_nowait())
             try:
-                results = await self.store.finish_many([o for o, _ in batch], self.clock())
+                results = await self.store.finish_many([o for o, _ in batch], self._now())
             except Exception as exc:
                 log.exception("worker %s could not record %d job ends", self.id, len(batch))
                 for _, done in batch:
@@ -242,7 +247,7 @@ class Worker:
         if not runs:
             return
         try:
-            status = await self.store.renew_leases(self.id, list(runs), self.clock(), self.config.lease)
+            status = await self.store.renew_leases(self.id, list(runs), self._now(), self.config.lease)
         except Exception:
             log.exception("worker %s could not renew its leases", self.id)
             return

@@ -64,7 +64,9 @@ class Store(Protocol):
     """Durable jobs and identities.
 
     ``visible_since`` is the retention cut-off: a job that ended before it does not exist for
-    readers. ``now`` is always passed in, so tests pin time without sleeping.
+    readers. ``now`` is always passed in, so tests pin time without sleeping. The engine's
+    methods take ``now=None`` too, and workers and maintenance pass it: then the store's clock
+    decides leases and leadership (PostgreSQL's, one for every node; SQLite's single node's own).
     """
 
     dialect: str
@@ -113,19 +115,19 @@ class Store(Protocol):
     async def job_events(self, job_id: str) -> list[JobEvent]: ...
 
     # Engine: every write by a worker is fenced by its Claim (job, worker, attempt).
-    async def claim_jobs(self, worker: str, limit: int, now: datetime, lease: timedelta) -> list[Job]:
+    async def claim_jobs(self, worker: str, limit: int, now: datetime | None, lease: timedelta) -> list[Job]:
         """Atomically move up to ``limit`` due runnable Pending jobs to Running under a lease."""
         ...
 
     async def renew_leases(
-        self, worker: str, job_ids: list[str], now: datetime, lease: timedelta
+        self, worker: str, job_ids: list[str], now: datetime | None, lease: timedelta
     ) -> LeaseStatus: ...
 
-    async def report(self, claim: Claim, patch: JobPatch, now: datetime) -> Job:
+    async def report(self, claim: Claim, patch: JobPatch, now: datetime | None) -> Job:
         """Progress, sub-tasks, entities or instance from a handler. Raises LeaseLost."""
         ...
 
-    async def finish_many(self, outcomes: list[Outcome], now: datetime) -> list[Job | None]:
+    async def finish_many(self, outcomes: list[Outcome], now: datetime | None) -> list[Job | None]:
         """End runs as domain.runs.ended decides, in one transaction; None for each whose claim
         was lost. A retried or handed-back job is Pending again, and listeners are told.
 
@@ -133,7 +135,7 @@ class Store(Protocol):
         """
         ...
 
-    async def rescue_expired(self, now: datetime, limit: int) -> list[Job]:
+    async def rescue_expired(self, now: datetime | None, limit: int) -> list[Job]:
         """Retry, fail or cancel Running jobs whose lease expired; the jobs as they are now."""
         ...
 
@@ -154,8 +156,12 @@ class Store(Protocol):
         """Delete up to ``limit`` jobs (and their events) that ended before ``before``."""
         ...
 
-    async def try_lead(self, duty: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+    async def try_lead(self, duty: str, owner: str, now: datetime | None, ttl: timedelta) -> bool:
         """Take or renew the leadership of ``duty``; False while someone else holds it."""
+        ...
+
+    async def resign(self, duty: str, owner: str) -> None:
+        """Give up the leadership of ``duty`` if ``owner`` holds it, so another takes it at once."""
         ...
 
     async def listen(self, callback: Callable[[], None]) -> Callable[[], Awaitable[None]]:

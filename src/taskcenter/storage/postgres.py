@@ -218,37 +218,42 @@ class PostgresStore:
 
     # Engine
 
-    async def claim_jobs(self, worker: str, limit: int, now: datetime, lease: timedelta) -> list[Job]:
+    async def claim_jobs(self, worker: str, limit: int, now: datetime | None, lease: timedelta) -> list[Job]:
         # SKIP LOCKED lets concurrent workers each take different due jobs without waiting.
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE runnable AND status = 'Pending' AND run_at <= $1 "
+                f"{_CLOCK} SELECT {_JOB_COLUMNS}, (SELECT now FROM clock) FROM jobs "
+                "WHERE runnable AND status = 'Pending' AND run_at <= (SELECT now FROM clock) "
                 "ORDER BY run_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED",
                 now,
                 limit,
             )
-            return await _apply(conn, [moves.claim(_job(row), worker, now, lease) for row in rows])
+            return await _apply(conn, [moves.claim(_job(row), worker, row[-1], lease) for row in rows])
 
     async def renew_leases(
-        self, worker: str, job_ids: list[str], now: datetime, lease: timedelta
+        self, worker: str, job_ids: list[str], now: datetime | None, lease: timedelta
     ) -> LeaseStatus:
         rows = await self._pool.fetch(
-            "UPDATE jobs SET lease_expires = $1 WHERE id = ANY($2::uuid[]) AND status = 'Running' "
-            "AND lease_owner = $3 RETURNING id, cancel_requested",
-            now + lease,
+            f"{_CLOCK} UPDATE jobs SET lease_expires = (SELECT now FROM clock) + $4::interval "
+            "WHERE id = ANY($2::uuid[]) AND status = 'Running' AND lease_owner = $3 "
+            "RETURNING id, cancel_requested",
+            now,
             job_ids,
             worker,
+            lease,
         )
         return LeaseStatus(frozenset(str(r[0]) for r in rows), frozenset(str(r[0]) for r in rows if r[1]))
 
-    async def report(self, claim: Claim, patch: JobPatch, now: datetime) -> Job:
+    async def report(self, claim: Claim, patch: JobPatch, now: datetime | None) -> Job:
         async with self._pool.acquire() as conn, conn.transaction():
+            now = await _clock(conn, now)
             current = await _claimed_job(conn, claim)
             [job] = await _apply(conn, [moves.report(current, dataclasses.replace(patch, status=None), now)])
             return job
 
-    async def finish_many(self, outcomes: list[Outcome], now: datetime) -> list[Job | None]:
+    async def finish_many(self, outcomes: list[Outcome], now: datetime | None) -> list[Job | None]:
         async with self._pool.acquire() as conn, conn.transaction():
+            now = await _clock(conn, now)
             rows = await conn.fetch(
                 f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ANY($1::uuid[]) FOR UPDATE",
                 [o.claim.job_id for o in outcomes],
@@ -263,15 +268,16 @@ class PostgresStore:
         by_id = {job.id: job for job in applied}
         return [by_id.get(o.claim.job_id) for o in outcomes]
 
-    async def rescue_expired(self, now: datetime, limit: int) -> list[Job]:
+    async def rescue_expired(self, now: datetime | None, limit: int) -> list[Job]:
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE runnable AND status = 'Running' "
-                "AND lease_expires < $1 ORDER BY lease_expires LIMIT $2 FOR UPDATE SKIP LOCKED",
+                f"{_CLOCK} SELECT {_JOB_COLUMNS}, (SELECT now FROM clock) FROM jobs "
+                "WHERE runnable AND status = 'Running' AND lease_expires < (SELECT now FROM clock) "
+                "ORDER BY lease_expires LIMIT $2 FOR UPDATE SKIP LOCKED",
                 now,
                 limit,
             )
-            return await _apply(conn, [lost(_job(row), now) for row in rows])
+            return await _apply(conn, [lost(_job(row), row[-1]) for row in rows])
 
     async def request_cancel(
         self, project_id: str, job_ids: list[str], now: datetime, visible_since: datetime
@@ -334,17 +340,21 @@ class PostgresStore:
             await conn.execute("DELETE FROM jobs WHERE id = ANY($1::uuid[])", ids)
             return len(ids)
 
-    async def try_lead(self, duty: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+    async def try_lead(self, duty: str, owner: str, now: datetime | None, ttl: timedelta) -> bool:
         row = await self._pool.fetchrow(
-            "INSERT INTO leaders (name, owner, expires) VALUES ($1, $2, $3) "
-            "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires = excluded.expires "
-            "WHERE leaders.owner = excluded.owner OR leaders.expires < $4 RETURNING owner",
+            f"{_CLOCK} INSERT INTO leaders (name, owner, expires) SELECT $2, $3, now + $4::interval "
+            "FROM clock ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires = excluded.expires "
+            "WHERE leaders.owner = excluded.owner OR leaders.expires < (SELECT now FROM clock) "
+            "RETURNING owner",
+            now,
             duty,
             owner,
-            now + ttl,
-            now,
+            ttl,
         )
         return row is not None
+
+    async def resign(self, duty: str, owner: str) -> None:
+        await self._pool.execute("DELETE FROM leaders WHERE name = $1 AND owner = $2", duty, owner)
 
     async def listen(self, callback: Callable[[], None]) -> Callable[[], Awaitable[None]]:
         """Call ``callback`` whenever a runnable job is enqueued; returns the unsubscriber.
@@ -693,6 +703,20 @@ async def _claimed_job(conn: Conn, claim: Claim) -> Job:
     return job
 
 
+# "now" for a statement given $1: the caller's if it gives one (tests pin time), else the
+# database's clock, so that one clock decides leases for every node. A scalar subquery is
+# computed once, and an index can still find what is due by it.
+_CLOCK = "WITH clock AS (SELECT coalesce($1::timestamptz, clock_timestamp()) AS now)"
+
+
+async def _clock(conn: Conn, now: datetime | None) -> datetime:
+    """``now`` if given (tests pin time), else the database's clock: one clock for every node."""
+    if now is not None:
+        return now
+    clock: datetime = await conn.fetchval("SELECT clock_timestamp()")
+    return clock
+
+
 def _json(value: Any) -> str:
     # Arrays of jsonb go as text: asyncpg's jsonb codec does not reach the elements of an array.
     return orjson.dumps(value).decode()
@@ -725,7 +749,8 @@ async def _apply(conn: Conn, decisions: list[Decision]) -> list[Job]:
                 progress = i.progress, instance_id = i.instance_id, instance_name = i.instance_name,
                 entities = i.entities::jsonb, fail_reason = i.fail_reason, sub_tasks = i.sub_tasks::jsonb,
                 run_at = i.run_at, attempt = i.attempt, lease_owner = i.lease_owner,
-                lease_expires = i.lease_expires, cancel_requested = i.cancel_requested, params = i.params::jsonb
+                lease_expires = i.lease_expires, cancel_requested = i.cancel_requested,
+                params = i.params::jsonb
             FROM input i
             WHERE j.id = i.id AND j.status = i.was_status AND j.attempt = i.was_attempt
                 AND j.lease_owner IS NOT DISTINCT FROM i.was_owner

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import orjson
 
 from taskcenter.domain import moves
+from taskcenter.domain.clock import system_clock
 from taskcenter.domain.errors import (
     InstanceBusy,
     InstanceNotFound,
@@ -243,27 +244,29 @@ class SqliteStore:
 
     # Engine
 
-    async def claim_jobs(self, worker: str, limit: int, now: datetime, lease: timedelta) -> list[Job]:
+    async def claim_jobs(self, worker: str, limit: int, now: datetime | None, lease: timedelta) -> list[Job]:
         def tx(conn: sqlite3.Connection) -> list[Job]:
+            now_ = _clock(now)
             rows = conn.execute(
                 f"SELECT {_JOB_COLUMNS} FROM jobs WHERE runnable = 1 AND status = 'Pending' "
                 "AND run_at_us <= ? ORDER BY run_at_us, seq LIMIT ?",
-                (to_us(now), limit),
+                (to_us(now_), limit),
             ).fetchall()
-            return [_save(conn, moves.claim(_job(row), worker, now, lease)) for row in rows]
+            return [_save(conn, moves.claim(_job(row), worker, now_, lease)) for row in rows]
 
         return await self._write(tx)
 
     async def renew_leases(
-        self, worker: str, job_ids: list[str], now: datetime, lease: timedelta
+        self, worker: str, job_ids: list[str], now: datetime | None, lease: timedelta
     ) -> LeaseStatus:
         def tx(conn: sqlite3.Connection) -> LeaseStatus:
+            expires = to_us(_clock(now) + lease)
             held, cancel = set(), set()
             for job_id in job_ids:
                 row = conn.execute(
                     "UPDATE jobs SET lease_expires_us = ? WHERE id = ? AND status = 'Running' "
                     "AND lease_owner = ? RETURNING cancel_requested",
-                    (to_us(now + lease), job_id, worker),
+                    (expires, job_id, worker),
                 ).fetchone()
                 if row is not None:
                     held.add(job_id)
@@ -273,22 +276,23 @@ class SqliteStore:
 
         return await self._write(tx)
 
-    async def report(self, claim: Claim, patch: JobPatch, now: datetime) -> Job:
+    async def report(self, claim: Claim, patch: JobPatch, now: datetime | None) -> Job:
         def tx(conn: sqlite3.Connection) -> Job:
             current = _claimed_job(conn, claim)
-            return _save(conn, moves.report(current, dataclasses.replace(patch, status=None), now))
+            return _save(conn, moves.report(current, dataclasses.replace(patch, status=None), _clock(now)))
 
         return await self._write(tx)
 
-    async def finish_many(self, outcomes: list[Outcome], now: datetime) -> list[Job | None]:
+    async def finish_many(self, outcomes: list[Outcome], now: datetime | None) -> list[Job | None]:
         def tx(conn: sqlite3.Connection) -> list[Job | None]:
+            now_ = _clock(now)
             results: list[Job | None] = []
             for outcome in outcomes:
                 current = _locked_job(conn, outcome.claim.job_id)
                 if current is None or not holds(current, outcome.claim):
                     results.append(None)
                     continue
-                results.append(_save(conn, ended(current, outcome, now)))
+                results.append(_save(conn, ended(current, outcome, now_)))
             return results
 
         results = await self._write(tx)
@@ -296,14 +300,15 @@ class SqliteStore:
             self._announce()  # a retry or a hand-back: due again, now or later
         return results
 
-    async def rescue_expired(self, now: datetime, limit: int) -> list[Job]:
+    async def rescue_expired(self, now: datetime | None, limit: int) -> list[Job]:
         def tx(conn: sqlite3.Connection) -> list[Job]:
+            now_ = _clock(now)
             rows = conn.execute(
                 f"SELECT {_JOB_COLUMNS} FROM jobs WHERE runnable = 1 AND status = 'Running' "
                 "AND lease_expires_us < ? ORDER BY lease_expires_us LIMIT ?",
-                (to_us(now), limit),
+                (to_us(now_), limit),
             ).fetchall()
-            return [_save(conn, lost(_job(row), now)) for row in rows]
+            return [_save(conn, lost(_job(row), now_)) for row in rows]
 
         return await self._write(tx)
 
@@ -369,17 +374,24 @@ class SqliteStore:
 
         return await self._write(tx)
 
-    async def try_lead(self, duty: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+    async def try_lead(self, duty: str, owner: str, now: datetime | None, ttl: timedelta) -> bool:
         def tx(conn: sqlite3.Connection) -> bool:
+            now_ = _clock(now)
             row = conn.execute(
                 "INSERT INTO leaders (name, owner, expires_us) VALUES (?, ?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_us = excluded.expires_us "
                 "WHERE leaders.owner = excluded.owner OR leaders.expires_us < ? RETURNING owner",
-                (duty, owner, to_us(now + ttl), to_us(now)),
+                (duty, owner, to_us(now_ + ttl), to_us(now_)),
             ).fetchone()
             return row is not None
 
         return await self._write(tx)
+
+    async def resign(self, duty: str, owner: str) -> None:
+        def tx(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM leaders WHERE name = ? AND owner = ?", (duty, owner))
+
+        await self._write(tx)
 
     async def list_jobs(
         self, project_id: str, where: JobFilter, page: Page, visible_since: datetime
@@ -734,6 +746,11 @@ class SqliteStore:
 
 class _Rollback(Exception):
     pass
+
+
+def _clock(now: datetime | None) -> datetime:
+    """``now`` if given (tests pin time), else this machine's: one node has only one clock."""
+    return now if now is not None else system_clock()
 
 
 def _locked_job(conn: sqlite3.Connection, job_id: str) -> Job | None:
