@@ -19,7 +19,7 @@ import pytest
 from taskcenter.domain.job import Job, NewJob
 from taskcenter.domain.status import JobStatus
 from taskcenter.engine.registry import load_registry
-from taskcenter.storage import open_store
+from taskcenter.storage.factory import open_store
 
 REGISTRY = load_registry(["tests.engine.handlers"])
 ENGINE_FLAGS = ["--handlers", "tests.engine.handlers", "--lease-seconds", "2", "--check-seconds", "0.5"]

@@ -20,8 +20,8 @@ from taskcenter.engine.maintenance import Maintenance
 from taskcenter.engine.registry import load_registry
 from taskcenter.engine.runner import engine_running
 from taskcenter.engine.worker import Worker, WorkerConfig
-from taskcenter.storage.base import Store
-from taskcenter.storage.postgres import PostgresStore
+from taskcenter.ports import Store
+from taskcenter.storage.postgres.store import PostgresStore
 from tests.engine.handlers import quiet_runs
 from tests.storage.test_listen import Server
 from tests.support import PG_ADMIN_URL, PinnedClock

@@ -13,9 +13,9 @@ import pytest
 
 from taskcenter.domain.job import NewJob
 from taskcenter.domain.status import JobStatus
-from taskcenter.storage.postgres import JOBS_CHANNEL, PostgresStore
-from taskcenter.storage.postgres_listen import Listener
-from tests.storage.test_contract import T0
+from taskcenter.storage.postgres.listen import JOBS_CHANNEL, Listener
+from taskcenter.storage.postgres.store import PostgresStore
+from tests.storage.contract import T0
 from tests.support import PG_ADMIN_URL
 
 LOST = "LISTEN connection to PostgreSQL was lost"

@@ -7,7 +7,7 @@ from typing import Any
 from taskcenter.domain.clock import Clock
 from taskcenter.domain.engine import Claim
 from taskcenter.domain.job import Instance, Job, JobPatch, SubTask
-from taskcenter.storage.base import Store
+from taskcenter.ports.engine import EnginePort
 
 
 class Cancelled(Exception):
@@ -22,7 +22,7 @@ class JobContext:
     """
 
     def __init__(
-        self, job: Job, claim: Claim, store: Store, clock: Clock, resources: dict[str, Any] | None = None
+        self, job: Job, claim: Claim, store: EnginePort, clock: Clock, resources: dict[str, Any] | None = None
     ) -> None:
         self.job = job
         # What the process gives its handlers (e.g. the MariaDB instance service).

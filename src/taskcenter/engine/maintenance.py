@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from taskcenter.domain.clock import Clock
 from taskcenter.engine.worker import worker_id
-from taskcenter.storage.base import Store
+from taskcenter.ports.engine import EnginePort
 
 log = logging.getLogger("taskcenter.maintenance")
 DUTY = "maintenance"
@@ -21,7 +21,7 @@ BATCH = 200
 class Maintenance:
     """Rescues jobs of lost workers and purges jobs past retention, on the elected leader only."""
 
-    store: Store
+    store: EnginePort
     clock: Clock
     retention: timedelta
     interval: float = 5.0

@@ -22,7 +22,7 @@ from taskcenter.domain.job import Job
 from taskcenter.domain.status import JobStatus
 from taskcenter.engine.context import Cancelled, JobContext
 from taskcenter.engine.registry import Registry
-from taskcenter.storage.base import Store
+from taskcenter.ports.engine import EnginePort
 
 log = logging.getLogger("taskcenter.worker")
 
@@ -59,7 +59,7 @@ class _Run:
 
 @dataclass
 class Worker:
-    store: Store
+    store: EnginePort
     registry: Registry
     clock: Clock
     config: WorkerConfig = field(default_factory=WorkerConfig)

@@ -18,6 +18,9 @@ import asyncpg
 
 log = logging.getLogger("taskcenter.storage")
 
+# Notified (jobs.sql, engine.sql: jobs_notify) when a job run by workers may have become due.
+JOBS_CHANNEL = "taskcenter_jobs"
+
 FIRST_RETRY = 0.1  # seconds after the loss
 MAX_RETRY = 5.0  # seconds between attempts, at most
 CLOSE_TIMEOUT = 5.0

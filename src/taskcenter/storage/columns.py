@@ -33,3 +33,7 @@ def dump_sub_tasks(sub_tasks: tuple[SubTask, ...]) -> str:
 def load_sub_tasks(raw: str | bytes | list[Any]) -> tuple[SubTask, ...]:
     items = orjson.loads(raw) if isinstance(raw, str | bytes) else raw
     return tuple(sub_task_from_json(item) for item in items)
+
+
+def opt_to_us(value: datetime | None) -> int | None:
+    return None if value is None else to_us(value)

@@ -1,34 +1,18 @@
-"""The storage contract: every engine runs these same tests against a real database."""
+"""The jobs port's contract (ports.jobs.JobsPort): every engine runs it against a real database."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from taskcenter.domain.errors import (
-    IllegalTransition,
-    InstanceBusy,
-    InstanceNotFound,
-    InvalidParameter,
-    JobNotFinished,
-    JobNotFound,
-)
-from taskcenter.domain.instance import Backup, DbInstance, InstanceStatus
-from taskcenter.domain.instance_queries import BackupFilter, InstanceFilter
-from taskcenter.domain.job import Instance, JobPatch, NewJob, SubTask
-from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
+from taskcenter.domain.errors import IllegalTransition, InvalidParameter, JobNotFinished, JobNotFound
+from taskcenter.domain.job import Instance, JobPatch, SubTask
 from taskcenter.domain.requests import JobFilter, Page
 from taskcenter.domain.status import JobStatus
-from taskcenter.storage.base import Store
-
-T0 = datetime(2026, 11, 1, 12, 0, 0, 123456, tzinfo=UTC)
-LONG_AGO = T0 - timedelta(days=365)
-
-
-def new_job(project: str = "p1", name: str = "CreateGaussDBforMySQLInstance", **kw: object) -> NewJob:
-    return NewJob(project_id=project, name=name, **kw)  # type: ignore[arg-type]
+from taskcenter.ports import Store
+from tests.storage.contract import LONG_AGO, T0, new_job
 
 
 async def test_created_job_reads_back_exactly(store: Store) -> None:
@@ -213,161 +197,3 @@ async def test_delete_only_finished_jobs(store: Store) -> None:
     assert await store.job_events(running.id) == []
     with pytest.raises(JobNotFound):
         await store.delete_job("p1", running.id, LONG_AGO)
-
-
-async def test_identity_is_created_all_or_nothing(store: Store) -> None:
-    assert not await store.has_users()
-    project = Project("a" * 32, "alpha")
-    user = User("u" * 32, "alpha", project.id, "$argon2id$hash", False)
-    key = AccessKey("AKAKAKAKAKAKAKAKAKAK", "secret", user.id)
-    assert await store.create_identity(project, user, key)
-    assert await store.has_users()
-    # A second project under a taken user name leaves no stray project behind.
-    other = Project("b" * 32, "beta")
-    clash = User("v" * 32, "alpha", other.id, "h", False)
-    assert not await store.create_identity(other, clash, AccessKey("AK2", "s", clash.id))
-    assert await store.get_project(other.id) is None
-    assert await store.get_project_by_name("alpha") == project
-    assert await store.get_user_by_name("alpha") == user
-    found = await store.get_access_key(key.access_key)
-    assert found == (key, Principal(user.id, "alpha", project.id, "alpha", False))
-    assert await store.get_access_key("nope") is None
-
-
-async def test_tokens_are_found_by_hash(store: Store) -> None:
-    project = Project("c" * 32, "gamma")
-    user = User("w" * 32, "gamma", project.id, "h", True)
-    await store.create_identity(project, user, AccessKey("AK3", "s", user.id))
-    principal = Principal(user.id, "gamma", project.id, "gamma", True)
-    token = IssuedToken("f" * 64, principal, T0, T0 + timedelta(hours=24))
-    await store.save_token(token)
-    assert await store.get_token("f" * 64) == token
-    assert await store.get_token("e" * 64) is None
-
-
-# Instances and backups (the local MariaDB driver's records)
-
-
-def db_instance(instance_id: str, project: str = "p1", **kw: object) -> DbInstance:
-    fields: dict[str, object] = {"name": f"db-{instance_id}", "status": InstanceStatus.NORMAL}
-    fields.update({"flavor_ref": "gaussdb.mysql.small.x86.2", "created": T0, "updated": T0, **kw})
-    return DbInstance(id=instance_id, project_id=project, **fields)  # type: ignore[arg-type]
-
-
-async def test_an_instance_reads_back_exactly_and_only_in_its_project(store: Store) -> None:
-    request = {"region": "eu-west-0", "datastore": {"type": "gaussdb-mysql"}, "tags": [{"名": "值"}]}
-    instance = db_instance("i1", port=3307, request=request)
-    await store.create_instance(instance)
-    assert await store.get_instance("p1", "i1") == instance
-    assert await store.get_instance(None, "i1") == instance  # the workers' lookup, for any project
-    assert await store.get_instance("p2", "i1") is None  # another project's: as if it did not exist
-    assert await store.get_instance("p1", "i2") is None
-
-
-async def test_instances_are_listed_per_project_oldest_first_without_the_deleted(store: Store) -> None:
-    for n, instance_id in enumerate(["c", "a", "b", "d", "e"]):
-        await store.create_instance(db_instance(instance_id, created=T0 + timedelta(seconds=n % 3)))
-    await store.create_instance(db_instance("x", project="p2"))
-    await store.update_instance("e", T0, status=InstanceStatus.DELETED)
-    instances, total = await store.list_instances("p1", InstanceFilter(), 0, 10)
-    # c and d at T0, a at T0+1s, b at T0+2s: ties by id.
-    assert [i.id for i in instances] == ["c", "d", "a", "b"] and total == 4
-    page, total = await store.list_instances("p1", InstanceFilter(), 1, 2)
-    assert [i.id for i in page] == ["d", "a"] and total == 4
-    assert [i.id for i in (await store.list_instances("p2", InstanceFilter(), 0, 10))[0]] == ["x"]
-    assert await store.list_instances("p3", InstanceFilter(), 0, 10) == ([], 0)
-
-
-async def test_an_instance_update_changes_only_what_it_names(store: Store) -> None:
-    await store.create_instance(db_instance("i1", status=InstanceStatus.CREATING))
-    later = T0 + timedelta(minutes=1)
-    started = await store.update_instance("i1", later, status=InstanceStatus.NORMAL, port=3310)
-    assert started == db_instance("i1", port=3310, updated=later)
-    resized = await store.update_instance(
-        "i1", later + timedelta(minutes=1), flavor_ref="gaussdb.mysql.large.x86.4"
-    )
-    assert (resized.status, resized.port, resized.flavor_ref) == ("normal", 3310, "gaussdb.mysql.large.x86.4")
-    assert resized.updated == later + timedelta(minutes=1) and resized.created == T0
-    assert await store.get_instance("p1", "i1") == resized
-    with pytest.raises(InstanceNotFound):
-        await store.update_instance("unknown", later, status=InstanceStatus.NORMAL)
-
-
-async def test_instances_with_status_spans_every_project(store: Store) -> None:
-    await store.create_instance(db_instance("i1", status=InstanceStatus.NORMAL))
-    await store.create_instance(db_instance("i2", project="p2", status=InstanceStatus.NORMAL))
-    await store.create_instance(db_instance("i3", status=InstanceStatus.CREATING))
-    await store.create_instance(db_instance("i4", status=InstanceStatus.DELETED))
-    normal = await store.instances_with_status([InstanceStatus.NORMAL])
-    assert sorted(i.id for i in normal) == ["i1", "i2"]
-    both = await store.instances_with_status([InstanceStatus.NORMAL, InstanceStatus.CREATING])
-    assert sorted(i.id for i in both) == ["i1", "i2", "i3"]
-    assert await store.instances_with_status(["createfail"]) == []
-
-
-async def test_the_unfinished_job_of_an_instance(store: Store) -> None:
-    on_i1 = Instance("i1", "db-i1")
-    assert await store.unfinished_job_of_instance("i1") is None
-    job, _ = await store.create_job(new_job(instance=on_i1), T0)
-    await store.create_job(new_job(instance=Instance("i2", "db-i2")), T0)
-    assert await store.unfinished_job_of_instance("i1") == job
-    await store.update_job(job.id, JobPatch(status=JobStatus.COMPLETED), T0)
-    assert await store.unfinished_job_of_instance("i1") is None
-
-
-async def test_one_operation_at_a_time_per_instance(store: Store) -> None:
-    on_i1 = Instance("i1", "db-i1")
-
-    def operation(instance: Instance = on_i1) -> NewJob:
-        return new_job(name="RebootGaussDBforMySQLInstance", instance=instance, exclusive=True)
-
-    first, _ = await store.create_job(operation(), T0)
-    with pytest.raises(InstanceBusy):
-        await store.create_job(operation(), T0)
-    other, created = await store.create_job(operation(Instance("i2", "db-i2")), T0)  # another instance
-    assert created
-    listing = await store.list_jobs("p1", JobFilter(), Page(1, 10), LONG_AGO)
-    assert sorted(j.id for j in listing.jobs) == sorted([first.id, other.id])  # the refused left nothing
-    await store.update_job(first.id, JobPatch(status=JobStatus.COMPLETED), T0)
-    _, created = await store.create_job(operation(), T0)  # the first ended: the next may start
-    assert created
-
-
-async def test_concurrent_operations_on_one_instance_let_exactly_one_in(store: Store) -> None:
-    on_i1 = Instance("i1", "db-i1")
-    outcomes = await asyncio.gather(
-        *(store.create_job(new_job(instance=on_i1, exclusive=True), T0) for _ in range(8)),
-        return_exceptions=True,
-    )
-    assert sum(not isinstance(o, BaseException) for o in outcomes) == 1
-    assert sum(isinstance(o, InstanceBusy) for o in outcomes) == 7
-
-
-async def test_backups_read_back_update_and_stay_in_their_project(store: Store) -> None:
-    building = Backup("b1", "p1", "i1", "backup-1", "BUILDING", T0, "nightly 备份")
-    await store.save_backup(building)
-    assert await store.get_backup("p1", "b1") == building
-    assert await store.get_backup("p2", "b1") is None
-    assert await store.get_backup("p1", "b2") is None
-    done = Backup(
-        "b1", "p1", "i1", "backup-1", "COMPLETED", T0, "nightly 备份", 4096, T0 + timedelta(minutes=2)
-    )
-    await store.save_backup(done)
-    assert await store.get_backup("p1", "b1") == done
-
-
-async def test_backups_are_listed_newest_first_per_project_and_instance(store: Store) -> None:
-    for n, (backup_id, instance_id) in enumerate([("b1", "i1"), ("b2", "i2"), ("b3", "i1"), ("b4", "i1")]):
-        await store.save_backup(
-            Backup(backup_id, "p1", instance_id, f"bk-{n}", "COMPLETED", T0 + timedelta(hours=n))
-        )
-    await store.save_backup(Backup("b9", "p2", "i9", "other", "COMPLETED", T0))
-    backups, total = await store.list_backups("p1", BackupFilter(), 0, 10)
-    assert [b.id for b in backups] == ["b4", "b3", "b2", "b1"] and total == 4
-    backups, total = await store.list_backups("p1", BackupFilter(instance_id="i1"), 1, 1)
-    assert [b.id for b in backups] == ["b3"] and total == 3
-    assert await store.list_backups("p1", BackupFilter(instance_id="i9"), 0, 10) == (
-        [],
-        0,
-    )  # another project's instance
-    assert [b.id for b in (await store.list_backups("p2", BackupFilter(), 0, 10))[0]] == ["b9"]

@@ -12,16 +12,11 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from taskcenter.storage import poll_readers
-from taskcenter.storage.polls import PollBatcher
+from taskcenter.storage import sql
+from taskcenter.storage.polls import readers
+from taskcenter.storage.polls.batcher import PollBatcher
 
-# One lookup: (job id, project id, visible-since µs) -> the shown columns, in the order the reader
-# renders them (_poll_readers.c, poll_answer.py). Unknown, foreign and expired jobs alike get no row.
-_LOOKUP = """
-SELECT id, name, status, created_us, ended_us, progress, instance_id, instance_name, entities, fail_reason
-FROM jobs
-WHERE jobs.id = ?1 AND jobs.project_id = ?2 AND (jobs.ended_us IS NULL OR jobs.ended_us >= ?3)
-"""
+SQL = sql.load(__name__)
 
 
 class SqlitePolls(PollBatcher):
@@ -29,7 +24,7 @@ class SqlitePolls(PollBatcher):
 
     def __init__(self, path: Path, setup: str, loop: asyncio.AbstractEventLoop) -> None:
         """``setup``: the statements the reader's own connection runs first (the store's)."""
-        super().__init__(loop, poll_readers.CHOSEN.sqlite(str(path), setup, _LOOKUP))
+        super().__init__(loop, readers.CHOSEN.sqlite(str(path), setup, SQL["lookup"]))
 
     def _failure(self, message: str) -> Exception:
         return sqlite3.OperationalError(message)

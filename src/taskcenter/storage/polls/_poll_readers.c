@@ -349,7 +349,7 @@ static int pg_ready(Worker *worker, Batch *batch) {
     return 0;
 }
 
-/* Binary results: integers in network byte order, texts as they are, jsonb after a version byte. */
+/* Binary results: integers in network byte order, texts (json's included) as they are. */
 static uint64_t pg_integer(const PGresult *result, int row, int column) {
     const unsigned char *bytes = (const unsigned char *)PQgetvalue(result, row, column);
     uint64_t value = 0;
@@ -373,7 +373,7 @@ static Text pg_text(const PGresult *result, int row, int column) {
 #define FROM_PG_EPOCH(us) ((int64_t)((us) + (uint64_t)PG_EPOCH_US))
 
 /* The statement's rows: (lookup index int4, id text, name, status, created_at timestamptz,
- * ended_at, progress int2, instance_id, instance_name, entities jsonb, fail_reason). */
+ * ended_at, progress int2, instance_id, instance_name, entities json, fail_reason). */
 static const int pg_widths[11] = {4, -1, -1, -1, 8, 8, 2, -1, -1, -1, -1};
 
 /* The statement's parameters are three arrays, one element per lookup, sent in PostgreSQL's
@@ -492,8 +492,7 @@ static void pg_run(Worker *worker, Batch *batch) {
     for (int r = 0; r < rows; r++) {
         for (int c = 0; c < 11; c++) {
             int width = pg_widths[c];
-            if (width > 0 ? !PQgetisnull(result, r, c) && PQgetlength(result, r, c) != width
-                          : c == 9 && !PQgetisnull(result, r, c) && PQgetlength(result, r, c) < 1) {
+            if (width > 0 && !PQgetisnull(result, r, c) && PQgetlength(result, r, c) != width) {
                 batch_fail(batch, "the poll statement returned a column of an unexpected type");
                 PQclear(result);
                 return;
@@ -502,8 +501,6 @@ static void pg_run(Worker *worker, Batch *batch) {
         if (PQgetisnull(result, r, 0)) continue;
         int64_t index = (int32_t)pg_integer(result, r, 0);
         if (index < 0 || index >= batch->count) continue;
-        Text entities = pg_text(result, r, 9);
-        if (entities.text != NULL) entities.text++, entities.size--; /* jsonb's version byte */
         ShownJob job = {
             .id = pg_text(result, r, 1),
             .name = pg_text(result, r, 2),
@@ -514,7 +511,7 @@ static void pg_run(Worker *worker, Batch *batch) {
             .progress = (int16_t)pg_integer(result, r, 6),
             .instance_id = pg_text(result, r, 7),
             .instance_name = pg_text(result, r, 8),
-            .entities = entities,
+            .entities = pg_text(result, r, 9),
             .fail_reason = pg_text(result, r, 10),
         };
         if (!batch_answer(batch, (Py_ssize_t)index, &job)) {
@@ -861,7 +858,7 @@ static PyMethodDef Reader_methods[] = {
 
 static PyTypeObject SqliteReaderType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "taskcenter.storage._poll_readers.SqliteReader",
+    .tp_name = "taskcenter.storage.polls._poll_readers.SqliteReader",
     .tp_doc = "One prepared SQLite statement per lookup, on a thread of its own, without the GIL.",
     .tp_basicsize = sizeof(Reader),
     .tp_flags = Py_TPFLAGS_DEFAULT,
@@ -873,7 +870,7 @@ static PyTypeObject SqliteReaderType = {
 
 static PyTypeObject PostgresReaderType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "taskcenter.storage._poll_readers.PostgresReader",
+    .tp_name = "taskcenter.storage.polls._poll_readers.PostgresReader",
     .tp_doc = "One PostgreSQL statement per batch, on threads and connections of their own, without the GIL.",
     .tp_basicsize = sizeof(Reader),
     .tp_flags = Py_TPFLAGS_DEFAULT,
@@ -885,7 +882,7 @@ static PyTypeObject PostgresReaderType = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
-    .m_name = "taskcenter.storage._poll_readers",
+    .m_name = "taskcenter.storage.polls._poll_readers",
     .m_doc = "Reader threads for the poll lookups that never take the GIL.",
     .m_size = -1,
 };

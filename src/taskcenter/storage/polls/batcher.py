@@ -7,7 +7,7 @@ per batch, not per poll. Under light load a batch holds one lookup and nothing w
 timer.
 
 Batches run on reader threads written in C (_poll_readers.c says why), which never take the
-GIL, or on their pure-Python twin where the C is not built (storage.poll_readers chooses); the
+GIL, or on their pure-Python twin where the C is not built (storage.polls.readers chooses); the
 event loop learns that a batch is done from a descriptor it watches (an eventfd, or a pipe), and
 answers its polls. So the event loop's thread never waits for a lookup, and a lookup never waits
 for it.
@@ -24,8 +24,8 @@ import logging
 from abc import ABC, abstractmethod
 from datetime import datetime
 
-from taskcenter.storage.poll_readers import PollReader
-from taskcenter.storage.rows import to_us
+from taskcenter.storage.columns import to_us
+from taskcenter.storage.polls.readers import PollReader
 
 log = logging.getLogger("taskcenter.storage")
 
@@ -53,7 +53,7 @@ class PollBatcher(ABC):
 
     BATCH_SIZE = 8
     # At most 256 lookups out: the rest wait on the event loop, where a poll whose client went
-    # away can still be dropped, and a failure (storage._poll_readers) fails a bounded queue.
+    # away can still be dropped, and a failure (storage.polls._poll_readers) fails a bounded queue.
     IN_FLIGHT = 32
 
     def __init__(self, loop: asyncio.AbstractEventLoop, reader: PollReader) -> None:

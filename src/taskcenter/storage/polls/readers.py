@@ -1,7 +1,7 @@
 """Which poll readers run the GET-by-id lookups: the C ones when built, else their Python twin.
 
 As uvicorn picks its HTTP protocol (uvicorn/protocols/http/auto.py): the C extension
-(_poll_readers.c) when it imports, the pure-Python one (pure_poll_readers.py) otherwise, with the
+(_poll_readers.c) when it imports, the pure-Python one (pure_readers.py) otherwise, with the
 same interface and the same answers. ``TASKCENTER_PURE_PYTHON=1`` in the environment picks the
 Python one even where the C is built (to compare them: bench/get_by_id.py runs both). The C
 extension is optional in the build (setup.py): without a compiler, its headers or Linux, taskcenter
@@ -59,15 +59,15 @@ class Readers:
 
 def c_readers() -> Readers:
     """The C readers; ImportError where the extension is not built."""
-    from taskcenter.storage import _poll_readers
+    from taskcenter.storage.polls import _poll_readers
 
     return Readers("c", _poll_readers.SqliteReader, _poll_readers.PostgresReader)
 
 
 def python_readers() -> Readers:
-    from taskcenter.storage import pure_poll_readers
+    from taskcenter.storage.polls import pure_readers
 
-    return Readers("python", pure_poll_readers.SqliteReader, pure_poll_readers.PostgresReader)
+    return Readers("python", pure_readers.SqliteReader, pure_readers.PostgresReader)
 
 
 def _choose() -> Readers:

@@ -1,4 +1,5 @@
-"""The engine's storage contract, on both engines, with a pinned clock and no sleeping."""
+"""The engine port's contract (ports.engine.EnginePort): every engine runs it against a real database,
+with a pinned clock and no sleeping."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from taskcenter.domain.errors import JobNotCancelable, JobNotFound, JobRunByWork
 from taskcenter.domain.job import Job, JobPatch, NewJob
 from taskcenter.domain.requests import ScheduleFilter
 from taskcenter.domain.status import JobStatus
-from taskcenter.storage.base import Store
+from taskcenter.ports import Store
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)

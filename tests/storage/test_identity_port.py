@@ -1,4 +1,5 @@
-"""The operator's identity methods (project list and delete, credential resets), on every engine."""
+"""The identity port's contract (ports.identity.IdentityPort), the operator's methods (project
+list and delete, credential resets) included: every engine runs it against a real database."""
 
 from __future__ import annotations
 
@@ -8,9 +9,41 @@ from taskcenter.domain.instance import DbInstance, InstanceStatus
 from taskcenter.domain.job import JobPatch, NewJob
 from taskcenter.domain.principals import AccessKey, IssuedToken, Principal, Project, User
 from taskcenter.domain.status import JobStatus
-from taskcenter.storage.base import ProjectInUse, Store
+from taskcenter.ports import ProjectInUse, Store
+from tests.storage.contract import T0
 
-T0 = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
+
+async def test_identity_is_created_all_or_nothing(store: Store) -> None:
+    assert not await store.has_users()
+    project = Project("a" * 32, "alpha")
+    user = User("u" * 32, "alpha", project.id, "$argon2id$hash", False)
+    key = AccessKey("AKAKAKAKAKAKAKAKAKAK", "secret", user.id)
+    assert await store.create_identity(project, user, key)
+    assert await store.has_users()
+    # A second project under a taken user name leaves no stray project behind.
+    other = Project("b" * 32, "beta")
+    clash = User("v" * 32, "alpha", other.id, "h", False)
+    assert not await store.create_identity(other, clash, AccessKey("AK2", "s", clash.id))
+    assert await store.get_project(other.id) is None
+    assert await store.get_project_by_name("alpha") == project
+    assert await store.get_user_by_name("alpha") == user
+    found = await store.get_access_key(key.access_key)
+    assert found == (key, Principal(user.id, "alpha", project.id, "alpha", False))
+    assert await store.get_access_key("nope") is None
+
+
+async def test_tokens_are_found_by_hash(store: Store) -> None:
+    project = Project("c" * 32, "gamma")
+    user = User("w" * 32, "gamma", project.id, "h", True)
+    await store.create_identity(project, user, AccessKey("AK3", "s", user.id))
+    principal = Principal(user.id, "gamma", project.id, "gamma", True)
+    token = IssuedToken("f" * 64, principal, T0, T0 + timedelta(hours=24))
+    await store.save_token(token)
+    assert await store.get_token("f" * 64) == token
+    assert await store.get_token("e" * 64) is None
+
+
+# Instances and backups (the local MariaDB driver's records)
 
 
 async def add_project(store: Store, name: str, key: str) -> tuple[Project, User]:

@@ -1,7 +1,7 @@
 """The poll readers in pure Python: _poll_readers.c's twin, for where the C is not built.
 
 The same interface (_poll_readers.pyi) and the same outcomes: a batch's answers rendered byte for
-byte as the C renders them (storage.poll_answer), the same strings for a batch that fails, the
+byte as the C renders them (storage.polls.answer), the same strings for a batch that fails, the
 batches queued behind a failed one failed with it, unrun, and the same refusals at submit().
 tests/storage/test_poll_readers.py runs its suite over both and compares the two directly.
 
@@ -23,7 +23,7 @@ binary, as the C does. libpq rather than asyncpg on an event loop of the reader'
   ``options=-c ...`` works and a parameter libpq refuses stops the store from opening on both
   paths (asyncpg would take it as a server setting); and failures read the same, libpq's texts;
 - it costs less: batches of 8 lookups by id among 100,000 jobs, one after another on one thread,
-  each rendered by poll_answer, took 34-56 µs of the process's CPU a lookup with psycopg's pq and
+  each rendered by polls.answer, took 34-56 µs of the process's CPU a lookup with psycopg's pq and
   53-65 µs with asyncpg, whose event loop, protocol, records and datetimes all run on the reader's
   thread under the GIL (bench/poll_clients.py; BENCHMARKS.md, 2026-12-01, a busy 2-core machine).
 """
@@ -46,8 +46,10 @@ from pathlib import Path
 
 from psycopg import pq
 
-from taskcenter.storage.poll_answer import render
+from taskcenter.storage import sql
+from taskcenter.storage.polls.answer import render
 
+SQL = sql.load(__name__)
 MAX_WORKERS = 8
 _NOT_RUN = "not run, an earlier batch failed: "
 _INT64 = 2**64
@@ -230,7 +232,7 @@ class _SqliteDriver(_Driver):
         except sqlite3.Error as exc:
             raise RuntimeError(f"SQLite reader: {exc}") from None
         try:
-            self._db.text_factory = bytes  # the texts as stored; poll_answer renders them
+            self._db.text_factory = bytes  # the texts as stored; polls.answer renders them
             self._db.executescript(setup)
             self.arity = _parameter_count(self._db, query)
         except sqlite3.Error as exc:
@@ -277,7 +279,7 @@ class _SqliteDriver(_Driver):
     def _text(self, value: object) -> bytes | None:
         if value is None or isinstance(value, bytes):
             return value
-        converted: bytes = self._db.execute("SELECT CAST(?1 AS TEXT)", (value,)).fetchone()[0]
+        converted: bytes = self._db.execute(SQL["as_text"], (value,)).fetchone()[0]
         return converted
 
     def _integer(self, value: object) -> int:
@@ -285,7 +287,7 @@ class _SqliteDriver(_Driver):
             return value
         if value is None:
             return 0
-        converted: int = self._db.execute("SELECT CAST(?1 AS INTEGER)", (value,)).fetchone()[0]
+        converted: int = self._db.execute(SQL["as_integer"], (value,)).fetchone()[0]
         return converted
 
     def close(self) -> None:
@@ -298,7 +300,7 @@ def _parameter_count(db: sqlite3.Connection, query: str) -> int:
     unknown table, say) is raised on the first try."""
     for count in range(1000):
         try:
-            db.execute("EXPLAIN " + query, (None,) * count).close()
+            db.execute(SQL["explain"] + " " + query, (None,) * count).close()
         except sqlite3.ProgrammingError:  # not this number of parameters
             continue
         return count
@@ -315,9 +317,8 @@ _PG_EPOCH_US = 946_684_800_000_000  # from the Unix epoch to PostgreSQL's (2000-
 _NULL_ELEMENT = struct.pack("!i", -1)
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # The statement's rows: (lookup index int4, id text, name, status, created_at timestamptz,
-# ended_at, progress int2, instance_id, instance_name, entities jsonb, fail_reason), in binary.
+# ended_at, progress int2, instance_id, instance_name, entities json, fail_reason), in binary.
 _PG_WIDTHS = (4, -1, -1, -1, 8, 8, 2, -1, -1, -1, -1)
-_ENTITIES = 9
 # As the C reader connects (pg_ready): bounds on connecting and on a silent peer, so that an
 # unreachable host fails a batch in seconds, not after TCP's minutes.
 _CONNECT_SECONDS = 10
@@ -378,10 +379,8 @@ class _PostgresDriver(_Driver):
             return
         for row in range(result.ntuples):
             values = [result.get_value(row, column) for column in range(len(_PG_WIDTHS))]
-            for column, (value, width) in enumerate(zip(values, _PG_WIDTHS, strict=True)):
-                if value is not None and (
-                    len(value) != width if width > 0 else column == _ENTITIES and not value
-                ):
+            for value, width in zip(values, _PG_WIDTHS, strict=True):
+                if value is not None and width > 0 and len(value) != width:
                     batch.fail("the poll statement returned a column of an unexpected type")
                     return
             (
@@ -411,7 +410,7 @@ class _PostgresDriver(_Driver):
                 _signed(int.from_bytes(progress or b""), 16),
                 instance_id,
                 name_,
-                None if entities is None else entities[1:],  # after jsonb's version byte
+                entities,
                 fail,
             )
 

@@ -1,6 +1,6 @@
 """A poll's answer, ``{"job": job_info(job)}``, rendered from the job's shown columns in Python.
 
-The pure-Python twin of _poll_readers.c's batch_answer, used by storage.pure_poll_readers: the same
+The pure-Python twin of _poll_readers.c's batch_answer, used by storage.polls.pure_readers: the same
 bytes from the same column values. taskcenter.domain.wire.job_info is the definition; the store
 contract tests hold both renderings to it, and tests/storage/test_poll_readers.py holds this one to
 the C byte for byte, on odd values too.
