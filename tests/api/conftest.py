@@ -16,7 +16,8 @@ from taskcenter.engine.registry import load_registry
 from taskcenter.engine.runner import engine_running
 from taskcenter.engine.worker import WorkerConfig
 from taskcenter.identity.accounts import Credentials, bootstrap_admin, create_project
-from taskcenter.storage import Store, open_store
+from taskcenter.ports import Store
+from taskcenter.storage.factory import open_store
 from tests.support import PinnedClock, ServerThread, sign
 
 

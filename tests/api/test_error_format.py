@@ -19,7 +19,8 @@ from taskcenter.api.app import create_app
 from taskcenter.api.logsafe import escape
 from taskcenter.api.middleware import RequestContext
 from taskcenter.api.protocol import MAX_HEAD
-from taskcenter.storage import Store, open_store
+from taskcenter.ports import Store
+from taskcenter.storage.factory import open_store
 from tests.api.test_protocol import exchange
 from tests.support import ServerThread
 

@@ -16,7 +16,8 @@ from taskcenter.api.app import create_app
 from taskcenter.domain.instance import DbInstance, InstanceStatus
 from taskcenter.engine.registry import load_registry
 from taskcenter.identity.accounts import Credentials, bootstrap_admin, create_project
-from taskcenter.storage import Store, open_store
+from taskcenter.ports import Store
+from taskcenter.storage.factory import open_store
 from tests.api.conftest import Api
 from tests.support import PinnedClock, ServerThread
 

@@ -60,7 +60,7 @@ FACTS = {
 
 
 def job_in(status: JobStatus, **fields: object) -> Job:
-    job = NewJob("p", "Job", status=P, runnable=True, max_attempts=3).to_job(T0)
+    job = NewJob("p", "Job", status=P, run_by_worker=True, max_attempts=3).to_job(T0)
     return Job(**{**{f: getattr(job, f) for f in job.__slots__}, "status": status, **fields})  # type: ignore[arg-type]
 
 
@@ -160,13 +160,13 @@ def test_cancel_ends_pending_asks_running_and_refuses_the_rest() -> None:
     asked = cancel(job_in(R, lease_owner="w1"), T0)
     assert asked.after.status is R and asked.after.cancel_requested and asked.event is not None
     with pytest.raises(JobNotCancelable, match="reported by its producer"):
-        cancel(job_in(R, runnable=False), T0)
+        cancel(job_in(R, run_by_worker=False), T0)
     with pytest.raises(JobNotCancelable, match="already ended"):
         cancel(job_in(C), T0)
 
 
 def test_a_producer_report_moves_by_the_table() -> None:
-    pending = job_in(P, runnable=False)
+    pending = job_in(P, run_by_worker=False)
     started = report(pending, JobPatch(status=R, progress=10), T0)
     assert started.after.status is R and started.after.started == T0 and started.after.progress == 10
     assert started.event is not None and started.event.move == "started"

@@ -15,7 +15,8 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def running(attempt: int = 1, max_attempts: int = 3, cancel_requested: bool = False) -> Job:
-    job = NewJob("p", "Job", status=JobStatus.PENDING, runnable=True, max_attempts=max_attempts).to_job(T0)
+    new = NewJob("p", "Job", status=JobStatus.PENDING, run_by_worker=True, max_attempts=max_attempts)
+    job = new.to_job(T0)
     fields = {f: getattr(job, f) for f in job.__slots__}
     return Job(**{  # type: ignore[arg-type]
         **fields, "status": JobStatus.RUNNING, "attempt": attempt, "lease_owner": "w1",

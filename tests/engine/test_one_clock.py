@@ -14,7 +14,7 @@ import pytest
 from taskcenter.domain.job import NewJob
 from taskcenter.domain.status import JobStatus
 from taskcenter.engine.maintenance import Maintenance
-from taskcenter.storage.postgres import PostgresStore
+from taskcenter.storage.postgres.store import PostgresStore
 from tests.support import create_pg_database, drop_pg_database
 
 LEASE = timedelta(seconds=30)
@@ -47,7 +47,7 @@ async def test_leases_run_by_the_databases_clock(skewed: PostgresStore) -> None:
     node_now = datetime.now(UTC)
     ahead = node_now + timedelta(days=1)
     job, _ = await skewed.create_job(NewJob("p1", "TaskcenterNoop", status=JobStatus.PENDING,
-                                            runnable=True, max_attempts=3), node_now)  # fmt: skip
+                                            run_by_worker=True, max_attempts=3), node_now)  # fmt: skip
     [claimed] = await skewed.claim_jobs("w1", 1, node_now, LEASE)  # a node that pins its own clock
     # By the database's clock that lease ended a day ago: maintenance, passing no clock, rescues it.
     [rescued] = await skewed.rescue_expired(None, 10)
@@ -55,7 +55,7 @@ async def test_leases_run_by_the_databases_clock(skewed: PostgresStore) -> None:
     assert rescued.run_at is not None
     assert abs(rescued.run_at - (ahead + timedelta(seconds=1))) < SLACK  # after its backoff
     other, _ = await skewed.create_job(NewJob("p1", "TaskcenterNoop", status=JobStatus.PENDING,
-                                              runnable=True), node_now)  # fmt: skip
+                                              run_by_worker=True), node_now)  # fmt: skip
     [taken] = await skewed.claim_jobs("w2", 1, None, LEASE)  # the retry waits its backoff
     assert taken.id == other.id
     assert taken.lease_expires is not None and abs(taken.lease_expires - (ahead + LEASE)) < SLACK

@@ -20,8 +20,8 @@ from taskcenter.engine.maintenance import Maintenance
 from taskcenter.engine.registry import load_registry
 from taskcenter.engine.runner import engine_running
 from taskcenter.engine.worker import Worker, WorkerConfig
-from taskcenter.storage.base import Store
-from taskcenter.storage.postgres import PostgresStore
+from taskcenter.ports import Store
+from taskcenter.storage.postgres.store import PostgresStore
 from tests.engine.handlers import quiet_runs
 from tests.storage.test_listen import Server
 from tests.support import PG_ADMIN_URL, PinnedClock
@@ -34,7 +34,7 @@ LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 async def submit(store: Store, name: str, **params: object) -> Job:
     handler = REGISTRY.get(name)
     assert handler is not None
-    new = NewJob("p1", name, status=JobStatus.PENDING, runnable=True, max_attempts=handler.attempts,
+    new = NewJob("p1", name, status=JobStatus.PENDING, run_by_worker=True, max_attempts=handler.attempts,
                  params=dict(params))  # fmt: skip
     job, _ = await store.create_job(new, system_clock())
     return job
@@ -218,7 +218,7 @@ class JobArrivesDuringAClaim:
 
 
 async def test_a_job_notified_while_the_worker_claims_is_not_left_to_the_next_poll(store: Store) -> None:
-    new = NewJob("p1", "TaskcenterNoop", status=JobStatus.PENDING, runnable=True, max_attempts=1)
+    new = NewJob("p1", "TaskcenterNoop", status=JobStatus.PENDING, run_by_worker=True, max_attempts=1)
     racing = JobArrivesDuringAClaim(store, new)
     rare_polls = WorkerConfig(concurrency=4, lease=timedelta(seconds=30), poll_interval=60, grace=0.3)
     async with running(cast(Store, racing), rare_polls):

@@ -2,11 +2,11 @@
 
 A *door* is one way the store is asked to change a job (a claim, a handler's report, a producer's
 PATCH, a cancel, a run's end, a rescue). Each door is tried on a job in every status. Where the
-door says it makes a move, the job must end in the table's state with the table's reason as its
-last event; everywhere else it must refuse (raise, or, for a sweep or a worker's batch, leave the
-job out) and change nothing, the job's events included. Which move each door makes from which
-status is written out here by hand, apart from the table; a last test checks that the doors
-reach every legal pair of the table and claim no pair the table forbids.
+door says it makes a move, the job must end in the table's state with that move, and the table's
+reason, as its last event; everywhere else it must refuse (raise, or, for a sweep or a worker's
+batch, leave the job out) and change nothing, the job's events included. Which move each door
+makes from which status is written out here by hand, apart from the table; a last test checks
+that the doors reach every legal pair of the table and claim no pair the table forbids.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from taskcenter.domain.job import Job, JobPatch, NewJob
 from taskcenter.domain.moves import MOVES, Move
 from taskcenter.domain.runs import Claim, Ending, Outcome
 from taskcenter.domain.status import JobStatus
-from taskcenter.storage.base import Store
+from taskcenter.ports import Store
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 T1 = T0 + timedelta(seconds=5)
@@ -155,7 +155,7 @@ async def job_in(store: Store, door: Door, status: JobStatus) -> Job:
         if status not in (P, R):
             await store.update_job(job.id, JobPatch(status=status), T0)
         return await found(store, job.id)
-    new = NewJob("p1", "TaskcenterNoop", status=P, runnable=True, max_attempts=door.attempts)
+    new = NewJob("p1", "TaskcenterNoop", status=P, run_by_worker=True, max_attempts=door.attempts)
     job, _ = await store.create_job(new, T0)
     if status is X:
         await store.request_cancel("p1", [job.id], T0, LONG_AGO)
@@ -221,7 +221,7 @@ async def test_every_status_through_the_door(store: Store, door: Door) -> None:
             continue
         assert len(history) == len(events[status]) + 1
         event = history[-1]
-        assert (event.from_status, event.to_status) == (status, after.status)
+        assert (event.from_status, event.to_status, event.move) == (status, after.status, move)
         assert reason_pattern(move).fullmatch(event.detail), (move, event.detail)
         if rule.target is F and move is not Move.FAILED and move is not Move.PRODUCER_FAILED:
             assert after.fail_reason == event.detail  # a worker's or maintenance's failure says why
@@ -230,7 +230,7 @@ async def test_every_status_through_the_door(store: Store, door: Door) -> None:
 async def test_a_created_job_begins_its_history(store: Store) -> None:
     job, _ = await store.create_job(NewJob("p1", "Report", status=P), T0)
     [event] = await store.job_events(job.id)
-    assert (event.from_status, event.to_status, event.at) == (None, P, T0)
+    assert (event.from_status, event.to_status, event.at, event.move) == (None, P, T0, Move.CREATED)
     assert reason_pattern(Move.CREATED).fullmatch(event.detail)
 
 

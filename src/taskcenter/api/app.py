@@ -21,7 +21,7 @@ from taskcenter.domain.clock import Clock, system_clock
 from taskcenter.engine.registry import Registry
 from taskcenter.identity.authenticator import Authenticator
 from taskcenter.mariadb.service import InstanceService
-from taskcenter.storage.base import Store
+from taskcenter.ports import Store
 
 StoreOpener = Callable[[], Awaitable[Store]]
 DEFAULT_RETENTION = timedelta(days=30)

@@ -16,7 +16,7 @@ from taskcenter.engine.registry import Registry
 from taskcenter.identity.authenticator import Authenticator
 from taskcenter.identity.throttle import LoginThrottle
 from taskcenter.mariadb.service import InstanceService
-from taskcenter.storage.base import Store
+from taskcenter.ports import Store
 
 MAX_BODY = 1024 * 1024
 _JSON_HEADER = (b"content-type", b"application/json")

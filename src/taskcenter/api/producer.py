@@ -45,7 +45,9 @@ async def create_job(request: Request) -> Response:
             raise InvalidParameter(
                 f"status: {new.name} jobs are run by a worker; they start Pending (omit status)."
             )
-        new = dataclasses.replace(new, runnable=True, status=JobStatus.PENDING, max_attempts=handler.attempts)
+        new = dataclasses.replace(
+            new, run_by_worker=True, status=JobStatus.PENDING, max_attempts=handler.attempts
+        )
     if await svc.store.get_project(new.project_id) is None:
         raise InvalidParameter(f"project_id: no project {new.project_id} exists.")
     job, created = await svc.store.create_job(new, svc.clock())

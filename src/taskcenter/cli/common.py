@@ -11,8 +11,8 @@ from typing import Annotated, NoReturn, TypeVar
 import typer
 
 from taskcenter.cli.config import apply_config_file
-from taskcenter.storage import Store, open_store
-from taskcenter.storage.factory import describe
+from taskcenter.ports import Store
+from taskcenter.storage.factory import describe, open_store
 
 T = TypeVar("T")
 

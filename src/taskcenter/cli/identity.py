@@ -25,8 +25,7 @@ from taskcenter.cli.common import (
 )
 from taskcenter.identity import accounts
 from taskcenter.identity.authenticator import CACHE_SECONDS
-from taskcenter.storage import Store
-from taskcenter.storage.base import ProjectSummary
+from taskcenter.ports import ProjectSummary, Store
 
 T = TypeVar("T")
 

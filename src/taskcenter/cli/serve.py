@@ -42,7 +42,8 @@ from taskcenter.engine.worker import InvalidConfig, WorkerConfig
 from taskcenter.identity.accounts import bootstrap_admin
 from taskcenter.mariadb.handlers import SERVICE
 from taskcenter.mariadb.service import InstanceService
-from taskcenter.storage import Store, open_store
+from taskcenter.ports import Store
+from taskcenter.storage.factory import open_store
 
 log = logging.getLogger("taskcenter")
 

@@ -41,9 +41,9 @@ class Job:
     fail_reason: str = ""
     sub_tasks: tuple[SubTask, ...] = ()
     idempotency_key: str | None = None
-    # Engine state. A runnable job has a handler and is run by workers; the others are
-    # report-only, driven through the producer API. None of this is ever shown on the wire.
-    runnable: bool = False
+    # Engine state. A job run by workers has a handler; the others are report-only, driven
+    # through the producer API. None of this is ever shown on the wire.
+    run_by_worker: bool = False
     run_at: datetime | None = None
     attempt: int = 0
     max_attempts: int = 1
@@ -64,7 +64,7 @@ class NewJob:
     instance: Instance | None = None
     entities: JsonObject = field(default_factory=dict)
     idempotency_key: str | None = None
-    runnable: bool = False
+    run_by_worker: bool = False
     run_at: datetime | None = None  # when a worker may start it; None: at once
     max_attempts: int = 1
     params: JsonObject = field(default_factory=dict)
@@ -83,8 +83,8 @@ class NewJob:
             instance=self.instance,
             entities=self.entities,
             idempotency_key=self.idempotency_key,
-            runnable=self.runnable,
-            run_at=(self.run_at or now) if self.runnable else self.run_at,
+            run_by_worker=self.run_by_worker,
+            run_at=(self.run_at or now) if self.run_by_worker else self.run_at,
             max_attempts=self.max_attempts,
             params=self.params,
             scheduled=self.run_at is not None,

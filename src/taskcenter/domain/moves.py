@@ -207,7 +207,7 @@ def cancel(job: Job, now: datetime) -> Decision:
     """A cancel request: a Pending job ends Canceled; a worker's Running job is asked to stop."""
     if job.status is PENDING:
         return decide(job, Move.CANCELLED, now)
-    if job.status is RUNNING and job.runnable:
+    if job.status is RUNNING and job.run_by_worker:
         return decide(job, Move.CANCEL_REQUESTED, now, {"cancel_requested": True})
     if job.status is RUNNING:
         raise JobNotCancelable(f"job {job.id} is reported by its producer; only it can end the job.")

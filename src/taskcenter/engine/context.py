@@ -8,7 +8,7 @@ from taskcenter.domain.clock import Clock
 from taskcenter.domain.job import Instance, Job, JobPatch, SubTask
 from taskcenter.domain.runs import Claim
 from taskcenter.engine.errors import Cancelled
-from taskcenter.storage.base import Store
+from taskcenter.ports.engine import EnginePort
 
 
 class JobContext:
@@ -22,7 +22,7 @@ class JobContext:
         self,
         job: Job,
         claim: Claim,
-        store: Store,
+        store: EnginePort,
         clock: Clock | None,
         resources: dict[str, Any] | None = None,
     ) -> None:

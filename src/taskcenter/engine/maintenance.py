@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from taskcenter.domain.clock import Clock, system_clock
 from taskcenter.engine.worker import worker_id
-from taskcenter.storage.base import Store
+from taskcenter.ports.engine import EnginePort
 
 log = logging.getLogger("taskcenter.maintenance")
 DUTY = "maintenance"
@@ -21,7 +21,7 @@ BATCH = 200
 class Maintenance:
     """Rescues jobs of lost workers and purges jobs past retention, on the elected leader only."""
 
-    store: Store
+    store: EnginePort
     # None in production: the store's clock decides leases and leadership (PostgreSQL's, the
     # same for every node). Tests pin time with one.
     clock: Clock | None

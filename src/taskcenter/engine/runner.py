@@ -13,14 +13,14 @@ from taskcenter.domain.clock import Clock
 from taskcenter.engine.maintenance import Maintenance
 from taskcenter.engine.registry import Registry
 from taskcenter.engine.worker import Worker, WorkerConfig
-from taskcenter.storage.base import Store
+from taskcenter.ports.engine import EnginePort
 
 log = logging.getLogger("taskcenter.engine")
 
 
 @asynccontextmanager
 async def engine_running(
-    store: Store,
+    store: EnginePort,
     registry: Registry,
     clock: Clock | None,
     retention: timedelta,

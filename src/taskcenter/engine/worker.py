@@ -21,7 +21,7 @@ from taskcenter.domain.runs import DEFAULT_LEASE, Claim, Ending, Outcome
 from taskcenter.engine.context import JobContext
 from taskcenter.engine.errors import Cancelled, PermanentFailure
 from taskcenter.engine.registry import Registry
-from taskcenter.storage.base import Store
+from taskcenter.ports.engine import EnginePort
 
 log = logging.getLogger("taskcenter.worker")
 
@@ -90,7 +90,7 @@ class _Run:
 
 @dataclass
 class Worker:
-    store: Store
+    store: EnginePort
     registry: Registry
     # None in production: the store's clock decides leases (PostgreSQL's, the same for every
     # node). Tests pin time with one.
