@@ -52,8 +52,10 @@ class PostgresEngine:
 
     async def finish_many(self, outcomes: list[Outcome], now: datetime | None) -> list[Job | None]:
         async with self._pool.acquire() as conn, conn.transaction():
-            at = await _clock(conn, now)
-            found = await conn.fetch(SQL["jobs_get_locked"], [o.claim.job_id for o in outcomes])
+            found = await conn.fetch(SQL["jobs_get_locked"], now, [o.claim.job_id for o in outcomes])
+            if not found:
+                return [None for _ in outcomes]
+            at: datetime = found[0][-1]  # the statement's now, the same on every row
             current = {str(row[0]): rows.job(row) for row in found}
             held = [
                 (outcome, job)

@@ -29,12 +29,14 @@ WHERE id = ANY($2::uuid[]) AND status = 'Running' AND lease_owner = $3
 RETURNING id, cancel_requested;
 
 -- name: jobs_get_locked
--- The jobs whose runs end, locked while their ends are decided and written.
+-- The jobs $2 whose runs end, locked while their ends are decided and written; each row ends
+-- with the statement's now.
+WITH clock AS (SELECT coalesce($1::timestamptz, clock_timestamp()) AS now)
 SELECT id, project_id, name, status, created_at, started_at, ended_at, progress,
        instance_id, instance_name, entities, fail_reason, sub_tasks, idempotency_key,
        run_by_worker, run_at, attempt, max_attempts, lease_owner, lease_expires,
-       cancel_requested, params, scheduled
-FROM jobs WHERE id = ANY($1::uuid[]) FOR UPDATE;
+       cancel_requested, params, scheduled, (SELECT now FROM clock)
+FROM jobs WHERE id = ANY($2::uuid[]) FOR UPDATE;
 
 -- name: jobs_notify
 -- $1: the channel workers listen on (storage/postgres/listen.py), $2: the job's id, or ''.
