@@ -31,7 +31,7 @@ import httpx
 
 from bench.common import Server, WrkResult, machine, run_wrk
 from taskcenter.identity.accounts import Credentials, create_project
-from taskcenter.storage import open_store
+from taskcenter.storage.factory import open_store
 from tests.support import create_pg_database, drop_pg_database, free_port, sign
 
 STATUSES = ["Completed"] * 7 + ["Failed", "Running", "Pending"]
@@ -79,7 +79,7 @@ async def seed(
         conn = sqlite3.connect(database_url.removeprefix("sqlite:///"))
         conn.execute("BEGIN")
         conn.executemany(
-            "INSERT INTO jobs (id, project_id, name, status, created_us, started_us, ended_us, progress, "
+            "INSERT INTO jobs (id, project_id, name, status, created_at, started_at, ended_at, progress, "
             "instance_id, instance_name, entities, fail_reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             ((r[0], r[1], r[2], r[3], us(r[4]), us(r[5]), us(r[6]), *r[7:]) for r in rows),  # type: ignore[arg-type]
         )

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from taskcenter.storage.base import Store
-from taskcenter.storage.postgres import PostgresStore
-from taskcenter.storage.sqlite import SqliteStore
+from taskcenter.ports import Store
+from taskcenter.storage.postgres.store import PostgresStore
+from taskcenter.storage.sqlite.store import SqliteStore
 from tests.support import create_pg_database, drop_pg_database
 
 

@@ -33,8 +33,8 @@ from taskcenter.identity.authenticator import Authenticator
 from taskcenter.mariadb.handlers import SERVICE
 from taskcenter.mariadb.local import running_servers
 from taskcenter.mariadb.service import InstanceService
+from taskcenter.ports import Store
 from taskcenter.storage import factory
-from taskcenter.storage.base import Store
 
 log = logging.getLogger("taskcenter")
 
@@ -57,7 +57,7 @@ async def open_store(database_url: str | None, data_dir: Path) -> Store:
 def http_app(
     opener: StoreOpener,
     *,
-    clock: Clock = system_clock,
+    clock: Clock | None = None,
     retention: timedelta = DEFAULT_RETENTION,
     registry: Registry | None = None,
     on_ready: Callable[[Store], Awaitable[None]] | None = None,
@@ -70,16 +70,20 @@ def http_app(
     ``engine``: a worker and maintenance run beside the API with this configuration for the
     server's lifetime, stopped before the store closes. ``instances_root``: where this node's
     MariaDB instances live (``<data-dir>/instances``); without it, the instance APIs say this
-    node runs none and the engine gets no instance service.
+    node runs none and the engine gets no instance service. ``clock``: None in production (the
+    system's clock for the API, the store's own clock for leases and leadership, so nodes' clocks
+    never disagree about them); tests pin one clock for everything.
     """
     handlers = registry or Registry()
+    api_clock = clock or system_clock
 
     @asynccontextmanager
     async def services() -> AsyncIterator[Services]:
         store = await opener()
         try:
-            instances = None if instances_root is None else InstanceService(store, clock, instances_root)
-            opened = Services(store, clock, Authenticator(store, clock), retention, handlers, instances)
+            instances = None if instances_root is None else InstanceService(store, api_clock, instances_root)
+            authenticator = Authenticator(store, api_clock)
+            opened = Services(store, api_clock, authenticator, retention, handlers, instances)
             if on_ready is not None:
                 await on_ready(store)
             async with AsyncExitStack() as beside:
@@ -129,7 +133,7 @@ async def run_worker(
         loop.add_signal_handler(sig, stop.set)
     try:
         instances = InstanceService(store, system_clock, instances_root)
-        async with _engine(store, registry, system_clock, retention, engine, instances):
+        async with _engine(store, registry, None, retention, engine, instances):
             log.info("taskcenter %s worker on %s; SIGTERM stops it gracefully", __version__, where)
             await stop.wait()
             log.info("stopping: no new jobs; running ones get %ss", engine.grace)
@@ -141,7 +145,7 @@ async def run_worker(
 async def _engine(
     store: Store,
     registry: Registry,
-    clock: Clock,
+    clock: Clock | None,
     retention: timedelta,
     config: WorkerConfig,
     instances: InstanceService | None,

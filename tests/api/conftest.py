@@ -14,7 +14,8 @@ from taskcenter.domain.clock import system_clock
 from taskcenter.engine.registry import load_registry
 from taskcenter.engine.worker import WorkerConfig
 from taskcenter.identity.accounts import Credentials, bootstrap_admin, create_project
-from taskcenter.storage import Store, open_store
+from taskcenter.ports import Store
+from taskcenter.storage.factory import open_store
 from taskcenter.wiring import http_app
 from tests.support import PinnedClock, ServerThread, sign
 

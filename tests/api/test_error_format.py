@@ -18,7 +18,8 @@ from starlette.types import Receive, Scope, Send
 from taskcenter.api.logsafe import escape
 from taskcenter.api.protocol import MAX_HEAD
 from taskcenter.api.request_ids import RequestIds
-from taskcenter.storage import Store, open_store
+from taskcenter.ports import Store
+from taskcenter.storage.factory import open_store
 from taskcenter.wiring import http_app
 from tests.api.test_protocol import exchange
 from tests.support import ServerThread

@@ -15,7 +15,8 @@ import pytest
 from taskcenter.domain.instance import DbInstance, InstanceStatus
 from taskcenter.engine.registry import load_registry
 from taskcenter.identity.accounts import Credentials, bootstrap_admin, create_project
-from taskcenter.storage import Store, open_store
+from taskcenter.ports import Store
+from taskcenter.storage.factory import open_store
 from taskcenter.wiring import http_app
 from tests.api.conftest import Api
 from tests.support import PinnedClock, ServerThread

@@ -15,7 +15,7 @@ from taskcenter.domain.errors import KeystoneUnauthorized, LoginThrottled
 from taskcenter.identity.accounts import Credentials, create_project
 from taskcenter.identity.keystone import issue_token
 from taskcenter.identity.throttle import LoginThrottle
-from taskcenter.storage.sqlite import SqliteStore
+from taskcenter.storage.sqlite.store import SqliteStore
 
 T0 = 1_800_000_000.0
 

@@ -21,13 +21,13 @@ import pytest
 
 from taskcenter.domain.job import JobPatch, NewJob
 from taskcenter.domain.status import JobStatus
-from taskcenter.storage.base import Store
-from taskcenter.storage.poll_readers import PollReader, Readers
-from taskcenter.storage.postgres import PostgresStore
-from taskcenter.storage.rows import to_us
-from taskcenter.storage.sqlite import SqliteStore
+from taskcenter.ports import Store
+from taskcenter.storage.columns import to_us
+from taskcenter.storage.polls.readers import PollReader, Readers
+from taskcenter.storage.postgres.store import PostgresStore
+from taskcenter.storage.sqlite.store import SqliteStore
 from tests.storage import poll_implementations
-from tests.storage.test_contract import LONG_AGO, T0
+from tests.storage.contract import LONG_AGO, T0
 
 # The shown columns (id, name, status, created, ended, progress, instance id and name, entities,
 # fail_reason) of a table of names; each answer's job name tells what the reader ran.
@@ -39,7 +39,7 @@ SQLITE_QUERY = (
 # connection; "created" shows the time; a project named "boom" fails the statement.
 PG_QUERY = """SELECT (k.i - 1)::int, t.id::text,
     t.name || ':' || k.project_id || ':' || current_setting('application_name'), 'Pending',
-    k.since, NULL::timestamptz, 0::int2, NULL, NULL, '{}'::jsonb, ''
+    k.since, NULL::timestamptz, 0::int2, NULL, NULL, '{}'::json, ''
 FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS k(id, project_id, since, i)
 JOIN t ON t.id = k.id
 WHERE 1 / (k.project_id <> 'boom')::int = 1"""

@@ -26,8 +26,8 @@ import asyncpg
 import orjson
 import pytest
 
-from taskcenter.storage import pure_poll_readers
-from taskcenter.storage.poll_readers import Collected, PollReader, Readers
+from taskcenter.storage.polls import pure_readers
+from taskcenter.storage.polls.readers import Collected, PollReader, Readers
 from tests.storage.poll_implementations import NAMES, readers_named
 from tests.storage.test_poll_readers import PG_QUERY, SQLITE_QUERY, T0_US, A
 
@@ -180,7 +180,7 @@ def pg_twin(pg_url: str) -> tuple[str, list[str]]:
         try:
             await conn.execute(
                 "CREATE TABLE twin (id uuid PRIMARY KEY, name text, status text, created timestamptz,"
-                " ended timestamptz, progress int2, instance_id text, instance_name text, entities jsonb,"
+                " ended timestamptz, progress int2, instance_id text, instance_name text, entities json,"
                 " fail_reason text)"
             )
             await conn.executemany("INSERT INTO twin VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", rows)
@@ -241,7 +241,6 @@ def test_postgres_readers_fail_alike(pg_twin: tuple[str, list[str]]) -> None:
         (url, "", TWIN_QUERY.replace("t.progress", "1 / (t.progress - t.progress)")),
         (url, "", TWIN_QUERY.replace(", t.fail_reason", "")),  # ten columns
         (url, "", TWIN_QUERY.replace("t.progress", "t.progress::int4")),  # not the width expected
-        (url, "", TWIN_QUERY.replace("t.entities", "''::bytea")),
         (url + "?search_path=public", "", TWIN_QUERY),
         (
             parts._replace(netloc=f"no_such_role@{parts.hostname}:{parts.port or 5432}").geturl(),
@@ -264,7 +263,7 @@ def test_python_postgres_reader_gives_up_connecting_after_its_timeout(
 ) -> None:
     """libpq does not time a connection made step by step: the Python reader does (10 s, as the C
     reader's connect_timeout; shortened here)."""
-    monkeypatch.setattr(pure_poll_readers, "_CONNECT_SECONDS", 0.3)
+    monkeypatch.setattr(pure_readers, "_CONNECT_SECONDS", 0.3)
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
         url = f"postgresql://nobody@127.0.0.1:{port}/none"
@@ -306,9 +305,9 @@ def test_the_c_readers_are_chosen_when_built_unless_pure_python_is_asked_for(
     program = (
         "import os, sys\n"
         "if os.environ.get('NOT_BUILT'):\n"
-        "    sys.modules['taskcenter.storage._poll_readers'] = None  # its import fails\n"
-        "from taskcenter.storage import poll_readers\n"
-        "print(poll_readers.CHOSEN.name)\n"
+        "    sys.modules['taskcenter.storage.polls._poll_readers'] = None  # its import fails\n"
+        "from taskcenter.storage.polls import readers\n"
+        "print(readers.CHOSEN.name)\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "TASKCENTER_PURE_PYTHON"}
     out = subprocess.run([sys.executable, "-c", program], env=env | setting, capture_output=True, text=True)

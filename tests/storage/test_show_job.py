@@ -18,13 +18,13 @@ import pytest
 from taskcenter.domain.job import Instance, JobPatch, NewJob
 from taskcenter.domain.status import JobStatus
 from taskcenter.domain.wire import job_info
-from taskcenter.storage.base import Store
-from taskcenter.storage.poll_readers import Readers
-from taskcenter.storage.polls import PollBatcher
-from taskcenter.storage.postgres import PostgresStore
-from taskcenter.storage.sqlite import SqliteStore
+from taskcenter.ports import Store
+from taskcenter.storage.polls.batcher import PollBatcher
+from taskcenter.storage.polls.readers import Readers
+from taskcenter.storage.postgres.store import PostgresStore
+from taskcenter.storage.sqlite.store import SqliteStore
 from tests.storage import poll_implementations
-from tests.storage.test_contract import LONG_AGO, T0
+from tests.storage.contract import LONG_AGO, T0
 
 
 @pytest.fixture(autouse=True, params=poll_implementations.NAMES)

@@ -107,7 +107,7 @@ async def _operation(
         name=name,
         status=JobStatus.PENDING,
         instance=Instance(instance.id, instance.name),
-        runnable=True,
+        run_by_worker=True,
         max_attempts=handler.attempts,
         params={"instance_id": instance.id, **params},
         exclusive=True,

@@ -48,7 +48,9 @@ async def create_job(request: Request) -> Response:
                 f"status: {new.name} jobs are run by a worker; they start Pending (omit status).",
                 f"status: {new.name} 任务由工作进程执行，创建时为 Pending（请省略 status）。",
             )
-        new = dataclasses.replace(new, runnable=True, status=JobStatus.PENDING, max_attempts=handler.attempts)
+        new = dataclasses.replace(
+            new, run_by_worker=True, status=JobStatus.PENDING, max_attempts=handler.attempts
+        )
     if await svc.store.get_project(new.project_id) is None:
         raise InvalidParameter(
             f"project_id: no project {new.project_id} exists.", f"project_id: 项目 {new.project_id} 不存在。"

@@ -12,7 +12,7 @@ from taskcenter.engine.registry import Registry
 from taskcenter.identity.authenticator import Authenticator
 from taskcenter.identity.throttle import LoginThrottle
 from taskcenter.mariadb.service import InstanceService
-from taskcenter.storage.base import Store
+from taskcenter.ports import Store
 
 
 @dataclass(slots=True)

@@ -19,8 +19,7 @@ from taskcenter.cli.options import DEFAULT_DATA_DIR, ConfigFile, DatabaseUrl, Da
 from taskcenter.cli.store import with_store
 from taskcenter.identity import accounts
 from taskcenter.identity.authenticator import CACHE_SECONDS
-from taskcenter.storage import Store
-from taskcenter.storage.base import ProjectSummary
+from taskcenter.ports import ProjectSummary, Store
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ import typer
 from taskcenter.cli.config import apply_config_file
 from taskcenter.cli.exits import ExitCode, fail
 from taskcenter.engine.registry import Registry, load_registry
-from taskcenter.engine.worker import WorkerConfig
+from taskcenter.engine.worker import InvalidConfig, WorkerConfig
 
 DEFAULT_DATA_DIR = Path("taskcenter-data")
 DataDir = Annotated[
@@ -95,9 +95,25 @@ def load_handlers(modules: list[str] | None) -> Registry:
         fail(f"cannot load handlers: {exc}", ExitCode.USAGE)
 
 
+# The flag that sets each WorkerConfig setting (its environment variable and config key follow it).
+_FLAGS = {
+    "concurrency": "--concurrency",
+    "lease": "--lease-seconds",
+    "grace": "--grace-seconds",
+    "maintenance_interval": "--check-seconds",
+}
+
+
 def worker_config(
     concurrency: int, lease_seconds: int, grace_seconds: float, check_seconds: float
 ) -> WorkerConfig:
-    return WorkerConfig(
-        concurrency, timedelta(seconds=lease_seconds), grace=grace_seconds, maintenance_interval=check_seconds
-    )
+    """The engine's settings, or a usage error naming the option out of range and its range."""
+    try:
+        return WorkerConfig(
+            concurrency,
+            timedelta(seconds=lease_seconds),
+            grace=grace_seconds,
+            maintenance_interval=check_seconds,
+        )
+    except InvalidConfig as exc:
+        fail(exc.naming(_FLAGS[exc.setting]), ExitCode.USAGE)

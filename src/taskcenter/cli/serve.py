@@ -34,7 +34,7 @@ from taskcenter.cli.options import (
 )
 from taskcenter.cli.store import check_store
 from taskcenter.identity.accounts import bootstrap_admin
-from taskcenter.storage import Store
+from taskcenter.ports import Store
 
 log = logging.getLogger("taskcenter")
 
@@ -113,6 +113,7 @@ def serve(
     design (the next start adopts them); `taskcenter instances stop-all` stops them.
     """
     setup_logging(log_level)
+    engine = worker_config(concurrency, lease_seconds, grace_seconds, check_seconds) if workers else None
     sockets = _listen(host, port)  # first: a taken port must stop the start before anything exists
     registry = load_handlers(handlers)
     where = check_store(database_url, data_dir)
@@ -135,7 +136,7 @@ def serve(
         retention=timedelta(days=retention_days),
         registry=registry,
         on_ready=on_ready,
-        engine=worker_config(concurrency, lease_seconds, grace_seconds, check_seconds) if workers else None,
+        engine=engine,
         instances_root=data_dir.resolve() / "instances",
     )
     server = wiring.http_server(application, host=host, port=port, access_log=access_log, log_level=log_level)

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from taskcenter import wiring
 from taskcenter.cli.exits import CommandError, ExitCode, fail
-from taskcenter.storage import Store
+from taskcenter.ports import Store
 
 T = TypeVar("T")
 

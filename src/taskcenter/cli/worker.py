@@ -43,9 +43,9 @@ def worker(
     Like serve, it says at stop how many MariaDB instance servers keep running.
     """
     setup_logging(log_level)
+    config = worker_config(concurrency, lease_seconds, grace_seconds, check_seconds)
     registry = load_handlers(handlers)
     where = check_store(database_url, data_dir)
-    config = worker_config(concurrency, lease_seconds, grace_seconds, check_seconds)
     uvloop.run(
         wiring.run_worker(
             lambda: wiring.open_store(database_url, data_dir),
