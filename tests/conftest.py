@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,9 +13,9 @@ from tests.support import create_pg_database, drop_pg_database
 
 
 @pytest.fixture
-def pg_url() -> AsyncIterator[str]:
+def pg_url() -> Iterator[str]:
     url = asyncio.run(create_pg_database())
-    yield url  # type: ignore[misc]
+    yield url
     asyncio.run(drop_pg_database(url))
 
 
@@ -25,12 +25,12 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def database_url(engine: str, tmp_path: Path) -> AsyncIterator[str]:
+def database_url(engine: str, tmp_path: Path) -> Iterator[str]:
     if engine == "sqlite":
-        yield f"sqlite:///{tmp_path / 'taskcenter.db'}"  # type: ignore[misc]
+        yield f"sqlite:///{tmp_path / 'taskcenter.db'}"
         return
     url = asyncio.run(create_pg_database())
-    yield url  # type: ignore[misc]
+    yield url
     asyncio.run(drop_pg_database(url))
 
 

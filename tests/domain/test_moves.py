@@ -61,7 +61,7 @@ FACTS = {
 
 def job_in(status: JobStatus, **fields: object) -> Job:
     job = NewJob("p", "Job", status=P, run_by_worker=True, max_attempts=3).to_job(T0)
-    return Job(**{**{f: getattr(job, f) for f in job.__slots__}, "status": status, **fields})  # type: ignore[arg-type]
+    return Job(**{**{f: getattr(job, f) for f in job.__slots__}, "status": status, **fields})
 
 
 def test_the_table_has_every_move() -> None:

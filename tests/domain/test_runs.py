@@ -18,7 +18,7 @@ def running(attempt: int = 1, max_attempts: int = 3, cancel_requested: bool = Fa
     new = NewJob("p", "Job", status=JobStatus.PENDING, run_by_worker=True, max_attempts=max_attempts)
     job = new.to_job(T0)
     fields = {f: getattr(job, f) for f in job.__slots__}
-    return Job(**{  # type: ignore[arg-type]
+    return Job(**{
         **fields, "status": JobStatus.RUNNING, "attempt": attempt, "lease_owner": "w1",
         "lease_expires": T0, "cancel_requested": cancel_requested,
     })  # fmt: skip

@@ -170,7 +170,7 @@ async def test_an_attempt_that_ends_after_a_lock_began_is_refused_even_when_righ
     attempt = asyncio.create_task(
         issue_token(
             pausing, system_clock, throttle, _login(creds.user, creds.password), "http://x", "192.0.2.1"
-        )  # type: ignore[arg-type]
+        )
     )
     await asyncio.wait_for(pausing.looked_up.wait(), 10)
     for _ in range(5):
