@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -207,7 +208,7 @@ async def pgqueuer_run(jobs: int, concurrency: int, capped: bool) -> float:
         await Queries(driver).enqueue(["noop"] * jobs, [None] * jobs, [0] * jobs)
         qm = QueueManager(Queries(driver))
 
-        @qm.entrypoint("noop")
+        @qm.entrypoint("noop")  # type: ignore[untyped-decorator]
         async def noop(job: object) -> None:
             return None
 
@@ -234,7 +235,7 @@ async def procrastinate_run(jobs: int, concurrency: int) -> float:
     try:
         app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
 
-        @app.task(name="noop")
+        @app.task(name="noop")  # type: ignore[untyped-decorator]
         async def noop() -> None:
             return None
 
@@ -266,7 +267,7 @@ def main() -> None:
     os.environ.setdefault("TASKCENTER_LOG_LEVEL", "warning")
     work = Path(tempfile.mkdtemp(prefix="tc-engine-bench-"))
     n, c = args.jobs, args.concurrency
-    runs = [
+    runs: list[tuple[str, Callable[[], Coroutine[object, object, float]]]] = [
         ("taskcenter, SQLite, embedded worker", lambda: taskcenter_sqlite(n, c, work)),
         ("taskcenter, PostgreSQL, 1 worker process", lambda: taskcenter_postgres(n, c, 1, work)),
         ("taskcenter, PostgreSQL, 2 worker processes", lambda: taskcenter_postgres(n, c, 2, work)),

@@ -10,6 +10,7 @@ import asyncio
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import orjson
@@ -33,7 +34,7 @@ def readers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     return poll_implementations.use(request.param, monkeypatch)
 
 
-ENTITIES = [
+ENTITIES: list[dict[str, Any]] = [
     {},
     {"instance": {"endpoint": "127.0.0.1:3306", "type": "Cluster"}, "resource_ids": ["x", "y"]},
     {"note": 'quotes " and \\ backslash, a tab\t, a newline\n, 数据库, emoji 🐘', "n": -1.5, "ok": True},
