@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,13 +31,13 @@ from taskcenter.storage.polls.readers import Collected, PollReader, Readers
 from tests.storage.poll_implementations import NAMES, readers_named
 from tests.storage.test_poll_readers import PG_QUERY, SQLITE_QUERY, T0_US, A
 
-Lookups = list[tuple[str | int, ...]]
+Lookups = Sequence[tuple[str | int, ...]]
 INT64 = (-(2**63), 2**63 - 1)
 # Texts with what JSON escapes, what it does not, and more than one byte of UTF-8.
 CHARACTERS = 'ab "\\/\b\f\n\r\t\x01\x1f\x7f é数🐘\u2028'
 
 
-def _each(reader: PollReader, batches: list[Lookups]) -> Collected:
+def _each(reader: PollReader, batches: Sequence[Lookups]) -> Collected:
     """Each batch submitted once the one before it is collected: no batch is failed unrun
     behind another, which would make the outcome depend on timing."""
     collected: Collected = []
@@ -52,7 +52,7 @@ def _each(reader: PollReader, batches: list[Lookups]) -> Collected:
     return collected
 
 
-def _both(open_reader: Callable[[Readers], PollReader], batches: list[Lookups]) -> list[Collected]:
+def _both(open_reader: Callable[[Readers], PollReader], batches: Sequence[Lookups]) -> list[Collected]:
     outcomes = []
     for name in NAMES:
         reader = open_reader(readers_named(name))
@@ -67,8 +67,13 @@ def _text(rng: random.Random) -> str:
     return "".join(rng.choice(CHARACTERS) for _ in range(rng.randrange(0, 12)))
 
 
+def _pick(rng: random.Random, values: list[str | int]) -> str | int:
+    return rng.choice(values)
+
+
 def _parameter(rng: random.Random) -> str | int:
-    return rng.choice(
+    return _pick(
+        rng,
         [
             _text(rng),
             rng.choice(
@@ -77,7 +82,7 @@ def _parameter(rng: random.Random) -> str | int:
             rng.randrange(-(2**63), 2**63),
             rng.choice([*INT64, 0, -1, 100, 2**31, -(2**31) - 1, 1_000_000, -999_999]),
             rng.randrange(-(10**15), 10**15),
-        ]
+        ],
     )
 
 
@@ -213,9 +218,9 @@ def test_postgres_readers_render_any_column_values_alike(pg_twin: tuple[str, lis
 
     def lookup() -> tuple[str | int, ...]:
         known = rng.choice(ids)
-        job_id = rng.choice([known, known, known, known.upper(), known[:35] + "g", str(uuid.uuid4()), 7])
-        since = rng.choice([-(10**16), -(10**16), T0_US, 10**16, rng.randrange(-(10**17), 10**17), "2026"])
-        return (job_id, rng.choice(["p", 1, _text(rng)]), since)
+        job_id = _pick(rng, [known, known, known, known.upper(), known[:35] + "g", str(uuid.uuid4()), 7])
+        since = _pick(rng, [-(10**16), -(10**16), T0_US, 10**16, rng.randrange(-(10**17), 10**17), "2026"])
+        return (job_id, _pick(rng, ["p", 1, _text(rng)]), since)
 
     batches = [[lookup() for _ in range(rng.randrange(0, 10))] for _ in range(80)]
     # The extremes of the instants a lookup may give, infinity among them.
