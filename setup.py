@@ -5,7 +5,7 @@ SQLite, the library Python's sqlite3 module uses, and libpq) and the AK/SK signa
 libcrypto, which Python's hashlib uses too).
 
 Both are optional: where one does not build (no compiler, no headers, not Linux), setuptools says
-so and installs the rest, and taskcenter runs that part in pure Python (storage/poll_readers.py
+so and installs the rest, and taskcenter runs that part in pure Python (storage/polls/readers.py
 chooses). CFLAGS and LDFLAGS from the environment are added as usual (scripts/test-sanitizers
 builds with AddressSanitizer that way).
 """
@@ -34,8 +34,8 @@ def pg_include_dirs() -> list[str]:
 setup(
     ext_modules=[
         Extension(
-            "taskcenter.storage._poll_readers",
-            sources=["src/taskcenter/storage/_poll_readers.c"],
+            "taskcenter.storage.polls._poll_readers",
+            sources=["src/taskcenter/storage/polls/_poll_readers.c"],
             include_dirs=pg_include_dirs(),
             libraries=["sqlite3", "pq"],
             extra_compile_args=FLAGS,

@@ -30,7 +30,7 @@ from bench.common import machine
 from taskcenter.identity import aksk, sdk_hmac
 from taskcenter.identity.sdk_hmac import Implementation
 from tests.identity.properties import EXAMPLES_VARIABLE
-from tests.identity.sdk_hmac_implementations import IMPLEMENTATIONS
+from tests.identity.sdk_hmac_implementations import IMPLEMENTATIONS, using
 from tests.support import sign
 
 AK, SK = "HPUAXXXXXXXXXXXXXXXX", "secret-key-0123456789abcdef0123456789abcdef"
@@ -98,16 +98,12 @@ def timing(number: int) -> None:
     print(
         f"{'request':<24}" + "".join(f"{name:>10}" for name in built) + "   (µs of CPU per verify, best of 5)"
     )
-    chosen = aksk.check
-    try:
-        for label, (method, target, body) in CASES.items():
-            row = []
-            for implementation in built:
-                aksk.check = sdk_hmac.load(implementation).check
+    for label, (method, target, body) in CASES.items():
+        row = []
+        for implementation in built:
+            with using(implementation):
                 row.append(per_call_us(verifier(method, target, body), number))
-            print(f"{label:<24}" + "".join(f"{us:>10.2f}" for us in row))
-    finally:
-        aksk.check = chosen
+        print(f"{label:<24}" + "".join(f"{us:>10.2f}" for us in row))
 
 
 def properties(examples: int) -> int:

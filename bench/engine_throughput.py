@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,8 +33,8 @@ from taskcenter.domain.job import NewJob
 from taskcenter.domain.status import JobStatus
 from taskcenter.engine.registry import load_registry
 from taskcenter.engine.worker import Worker, WorkerConfig
-from taskcenter.storage import open_store
-from taskcenter.storage.sqlite import SqliteStore
+from taskcenter.storage.factory import open_store
+from taskcenter.storage.sqlite.store import SqliteStore
 from tests.support import create_pg_database, drop_pg_database
 
 
@@ -47,7 +48,7 @@ def noop_rows(count: int, now: datetime) -> list[tuple[object, ...]]:
     return [(uuid.uuid4(), "p1", "TaskcenterNoop", "Pending", now, True, now, 3) for _ in range(count)]
 
 
-COLUMNS = ["id", "project_id", "name", "status", "created_at", "runnable", "run_at", "max_attempts"]
+COLUMNS = ["id", "project_id", "name", "status", "created_at", "run_by_worker", "run_at", "max_attempts"]
 
 
 # --- taskcenter -------------------------------------------------------------------------------
@@ -60,7 +61,7 @@ async def taskcenter_sqlite(jobs: int, concurrency: int, work: Path) -> float:
     conn = sqlite3_connect(work / "bench.db")
     conn.execute("BEGIN")
     conn.executemany(
-        "INSERT INTO jobs (id, project_id, name, status, created_us, runnable, run_at_us, max_attempts) "
+        "INSERT INTO jobs (id, project_id, name, status, created_at, run_by_worker, run_at, max_attempts) "
         "VALUES (?,?,?,?,?,1,?,3)",
         ((str(uuid.uuid4()), "p1", "TaskcenterNoop", "Pending", us, us) for _ in range(jobs)),
     )
@@ -71,12 +72,14 @@ async def taskcenter_sqlite(jobs: int, concurrency: int, work: Path) -> float:
     )
     started = time.perf_counter()
     task = asyncio.create_task(worker.run())
+    progress = sqlite3_connect(work / "bench.db")
     while True:
-        row = store._reader.execute("SELECT count(*) FROM jobs WHERE status = 'Completed'").fetchone()
+        row = progress.execute("SELECT count(*) FROM jobs WHERE status = 'Completed'").fetchone()
         if row[0] == jobs:
             break
         await asyncio.sleep(0.02)
     elapsed = time.perf_counter() - started
+    progress.close()
     worker.stop()
     await task
     await store.close()
@@ -164,7 +167,7 @@ async def pickup_delays(samples: int, postgres: bool, work: Path) -> list[float]
             await asyncio.sleep(0.5)
         ids = []
         for _ in range(samples):
-            new = NewJob("p1", "TaskcenterNoop", status=JobStatus.PENDING, runnable=True, max_attempts=3)
+            new = NewJob("p1", "TaskcenterNoop", status=JobStatus.PENDING, run_by_worker=True, max_attempts=3)
             job, _ = await store.create_job(new, datetime.now(UTC))
             ids.append(job.id)
             await asyncio.sleep(0.02)
@@ -205,7 +208,7 @@ async def pgqueuer_run(jobs: int, concurrency: int, capped: bool) -> float:
         await Queries(driver).enqueue(["noop"] * jobs, [None] * jobs, [0] * jobs)
         qm = QueueManager(Queries(driver))
 
-        @qm.entrypoint("noop")
+        @qm.entrypoint("noop")  # type: ignore[untyped-decorator]
         async def noop(job: object) -> None:
             return None
 
@@ -232,7 +235,7 @@ async def procrastinate_run(jobs: int, concurrency: int) -> float:
     try:
         app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
 
-        @app.task(name="noop")
+        @app.task(name="noop")  # type: ignore[untyped-decorator]
         async def noop() -> None:
             return None
 
@@ -264,7 +267,7 @@ def main() -> None:
     os.environ.setdefault("TASKCENTER_LOG_LEVEL", "warning")
     work = Path(tempfile.mkdtemp(prefix="tc-engine-bench-"))
     n, c = args.jobs, args.concurrency
-    runs = [
+    runs: list[tuple[str, Callable[[], Coroutine[object, object, float]]]] = [
         ("taskcenter, SQLite, embedded worker", lambda: taskcenter_sqlite(n, c, work)),
         ("taskcenter, PostgreSQL, 1 worker process", lambda: taskcenter_postgres(n, c, 1, work)),
         ("taskcenter, PostgreSQL, 2 worker processes", lambda: taskcenter_postgres(n, c, 2, work)),

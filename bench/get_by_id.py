@@ -31,16 +31,20 @@ import httpx
 
 from bench.common import Server, WrkResult, machine, run_wrk
 from taskcenter.identity.accounts import Credentials, create_project
-from taskcenter.storage import open_store
+from taskcenter.storage.factory import open_store
 from tests.support import create_pg_database, drop_pg_database, free_port, sign
 
 STATUSES = ["Completed"] * 7 + ["Failed", "Running", "Pending"]
 NAMES = ["CreateGaussDBforMySQLInstance", "RebootGaussDBforMySQLInstance", "ResizeGaussDBforMySQLFlavor"]
 
+JobRow = tuple[str, str, str, str, datetime, datetime | None, datetime | None, int, str, str, str, str]
+"""A seeded job: id, project_id, name, status, created_at, started_at, ended_at, progress,
+instance_id, instance_name, entities, fail_reason (the columns both loads write, in order)."""
 
-def job_rows(projects: list[Credentials], count: int, now: datetime) -> list[tuple[object, ...]]:
+
+def job_rows(projects: list[Credentials], count: int, now: datetime) -> list[JobRow]:
     rng = random.Random(7)
-    rows = []
+    rows: list[JobRow] = []
     for i in range(count):
         status = STATUSES[i % len(STATUSES)]
         created = now - timedelta(seconds=count - i)
@@ -75,30 +79,40 @@ async def seed(
     rows = job_rows(projects, job_count, datetime.now(UTC))
     started = time.monotonic()
     if database_url.startswith("sqlite:///"):
-        us = lambda d: None if d is None else int(d.timestamp() * 1_000_000)  # noqa: E731
-        conn = sqlite3.connect(database_url.removeprefix("sqlite:///"))
-        conn.execute("BEGIN")
-        conn.executemany(
-            "INSERT INTO jobs (id, project_id, name, status, created_us, started_us, ended_us, progress, "
-            "instance_id, instance_name, entities, fail_reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            ((r[0], r[1], r[2], r[3], us(r[4]), us(r[5]), us(r[6]), *r[7:]) for r in rows),  # type: ignore[arg-type]
-        )
-        conn.execute("COMMIT")
-        conn.execute("ANALYZE")
-        conn.close()
+        load_sqlite(database_url.removeprefix("sqlite:///"), rows)
     else:
-        conn = await asyncpg.connect(database_url)
-        await conn.copy_records_to_table(
-            "jobs",
-            records=[(uuid.UUID(r[0]), *r[1:10], r[10], r[11]) for r in rows],  # type: ignore[arg-type]
-            columns=["id", "project_id", "name", "status", "created_at", "started_at", "ended_at",
-                     "progress", "instance_id", "instance_name", "entities", "fail_reason"],
-        )  # fmt: skip
-        # What autovacuum does soon after a bulk load: statistics, hint bits, visibility map.
-        await conn.execute("VACUUM ANALYZE jobs")
-        await conn.close()
+        await load_postgres(database_url, rows)
     print(f"seeded {job_count:,} jobs in {time.monotonic() - started:.1f}s")
-    return projects, [(r[1], r[0]) for r in rows]  # type: ignore[misc]
+    return projects, [(r[1], r[0]) for r in rows]
+
+
+def load_sqlite(path: str, rows: list[JobRow]) -> None:
+    def us(moment: datetime | None) -> int | None:
+        return None if moment is None else int(moment.timestamp() * 1_000_000)
+
+    conn = sqlite3.connect(path)
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO jobs (id, project_id, name, status, created_at, started_at, ended_at, progress, "
+        "instance_id, instance_name, entities, fail_reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        ((r[0], r[1], r[2], r[3], us(r[4]), us(r[5]), us(r[6]), *r[7:]) for r in rows),
+    )
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+    conn.close()
+
+
+async def load_postgres(url: str, rows: list[JobRow]) -> None:
+    conn = await asyncpg.connect(url)
+    await conn.copy_records_to_table(
+        "jobs",
+        records=[(uuid.UUID(r[0]), *r[1:]) for r in rows],
+        columns=["id", "project_id", "name", "status", "created_at", "started_at", "ended_at",
+                 "progress", "instance_id", "instance_name", "entities", "fail_reason"],
+    )  # fmt: skip
+    # What autovacuum does soon after a bulk load: statistics, hint bits, visibility map.
+    await conn.execute("VACUUM ANALYZE jobs")
+    await conn.close()
 
 
 def token_for(url: str, creds: Credentials) -> str:
@@ -184,9 +198,12 @@ def measure(
     check = httpx.get(server.url + sample[0][1].join(["/v3/" + sample[0][0] + "/jobs?id=", ""]),
                       headers={"X-Auth-Token": tokens[sample[0][0]]})  # fmt: skip
     assert check.status_code == 200, check.text
-    run = lambda label, lines: run_wrk(  # noqa: E731
-        f"{path}: {label}", server.url, lines, work, connections=args.connections, seconds=args.seconds
-    )
+
+    def run(label: str, lines: list[str]) -> WrkResult:
+        return run_wrk(
+            f"{path}: {label}", server.url, lines, work, connections=args.connections, seconds=args.seconds
+        )
+
     # A warm-up, not recorded: otherwise the first reads of the sampled jobs are cold, as the
     # jobs that pollers read on a long-running server are not (and each path has a server anew).
     run_wrk("warm-up", server.url, token_lines, work, connections=args.connections, seconds=5)

@@ -87,7 +87,9 @@ def main() -> None:
                     "INSERT INTO big.rows VALUES (%s, %s)", [(i, row) for i in range(start, start + 1000)]
                 )
             cur.execute("SELECT count(*) FROM big.rows")
-            count = cur.fetchone()[0]
+            counted = cur.fetchone()
+            assert counted is not None
+            count = counted[0]
         backup_times, restore_times = [], []
         for run in range(args.repeat):
             started = time.perf_counter()
@@ -105,7 +107,7 @@ def main() -> None:
             instances.append(copy_id)
             with connect(copy_endpoint) as conn, conn.cursor() as cur:
                 cur.execute("SELECT count(*) FROM big.rows")
-                assert cur.fetchone()[0] == count
+                assert cur.fetchone() == (count,)
         dump_mb = (work / "data" / "backups" / f"{answer.backup.id}.sql").stat().st_size / 1e6
 
         print(f"\n{machine()}; MariaDB servers from Debian packages; {time.strftime('%Y-%m-%d')}\n")

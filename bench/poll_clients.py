@@ -1,7 +1,7 @@
 """Benchmark: the PostgreSQL client for the pure-Python poll readers, psycopg's pq or asyncpg.
 
 The CPU of this process per lookup, for batches of 8 lookups by id run one after another on one
-thread, each answer rendered by storage/poll_answer.py: through the pure readers' own driver
+thread, each answer rendered by storage/polls/answer.py: through the pure readers' own driver
 (libpq through psycopg's pq layer, binary arrays and rows), and through asyncpg on an event loop
 of its own thread (its records' datetimes and texts converted for the same rendering).
 
@@ -23,9 +23,9 @@ from pathlib import Path
 import asyncpg
 
 from bench.get_by_id import seed
-from taskcenter.storage import pure_poll_readers
-from taskcenter.storage.poll_answer import render
-from taskcenter.storage.postgres_polls import _BATCH_QUERY, _SETUP
+from taskcenter.storage.polls import pure_readers
+from taskcenter.storage.polls.answer import render
+from taskcenter.storage.postgres.polls import SQL as POLL_SQL
 from tests.support import create_pg_database, drop_pg_database
 
 Lookups = list[tuple[str | int, ...]]
@@ -35,13 +35,13 @@ MICROSECOND = timedelta(microseconds=1)
 
 def with_psycopg(url: str, batches: list[Lookups]) -> tuple[float, int]:
     """CPU seconds for the batches, and the lookups answered."""
-    driver = pure_poll_readers._PostgresDriver(
-        pure_poll_readers._poll_conninfo(url), _SETUP.encode(), _BATCH_QUERY.encode()
+    driver = pure_readers._PostgresDriver(
+        pure_readers._poll_conninfo(url), POLL_SQL["session_settings"].encode(), POLL_SQL["batch"].encode()
     )
-    driver.run(pure_poll_readers._Batch(0, batches[0]))  # connected and prepared
+    driver.run(pure_readers._Batch(0, batches[0]))  # connected and prepared
     started, found = time.process_time(), 0
     for number, lookups in enumerate(batches):
-        batch = pure_poll_readers._Batch(number, lookups)
+        batch = pure_readers._Batch(number, lookups)
         driver.run(batch)
         assert batch.error is None, batch.error
         found += sum(answer is not None for answer in batch.answers)
@@ -53,8 +53,8 @@ def with_psycopg(url: str, batches: list[Lookups]) -> tuple[float, int]:
 def with_asyncpg(url: str, batches: list[Lookups]) -> tuple[float, int]:
     async def run() -> tuple[float, int]:
         conn = await asyncpg.connect(url)
-        await conn.execute(_SETUP)
-        statement = await conn.prepare(_BATCH_QUERY)
+        await conn.execute(POLL_SQL["session_settings"])
+        statement = await conn.prepare(POLL_SQL["batch"])
 
         async def one(lookups: Lookups) -> list[bytes | None]:
             since = [EPOCH + int(us) * MICROSECOND for _, _, us in lookups]

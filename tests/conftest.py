@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from taskcenter.storage.base import Store
-from taskcenter.storage.postgres import PostgresStore
-from taskcenter.storage.sqlite import SqliteStore
+from taskcenter.ports import Store
+from taskcenter.storage.postgres.store import PostgresStore
+from taskcenter.storage.sqlite.store import SqliteStore
 from tests.support import create_pg_database, drop_pg_database
 
 # Whole suites marked slow here (one test is marked in its file): scripts/test, and so CI, leaves
@@ -38,9 +38,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-def pg_url() -> AsyncIterator[str]:
+def pg_url() -> Iterator[str]:
     url = asyncio.run(create_pg_database())
-    yield url  # type: ignore[misc]
+    yield url
     asyncio.run(drop_pg_database(url))
 
 
@@ -50,12 +50,12 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def database_url(engine: str, tmp_path: Path) -> AsyncIterator[str]:
+def database_url(engine: str, tmp_path: Path) -> Iterator[str]:
     if engine == "sqlite":
-        yield f"sqlite:///{tmp_path / 'taskcenter.db'}"  # type: ignore[misc]
+        yield f"sqlite:///{tmp_path / 'taskcenter.db'}"
         return
     url = asyncio.run(create_pg_database())
-    yield url  # type: ignore[misc]
+    yield url
     asyncio.run(drop_pg_database(url))
 
 

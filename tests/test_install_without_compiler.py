@@ -19,14 +19,15 @@ import asyncio, sys
 from datetime import UTC, datetime
 from pathlib import Path
 from taskcenter.domain.job import NewJob
-from taskcenter.storage import open_store, poll_readers
+from taskcenter.storage.factory import open_store
+from taskcenter.storage.polls import readers
 
 async def main(url: str, data: str) -> None:
     store = await open_store(url, Path(data))
     try:
         job, _ = await store.create_job(NewJob("p1", "Job"), datetime(2026, 11, 1, tzinfo=UTC))
         body = await store.show_job("p1", job.id, datetime(2026, 1, 1, tzinfo=UTC))
-        print(poll_readers.CHOSEN.name, body.decode())
+        print(readers.CHOSEN.name, body.decode())
     finally:
         await store.close()
 

@@ -110,7 +110,7 @@ def create_request(
     return CreateGaussMySqlInstanceRequest(body=MysqlInstanceRequest(**{**body, **fields}))
 
 
-def connect(endpoint: str, password: str = PASSWORD, **kw: Any) -> pymysql.Connection:  # type: ignore[type-arg]
+def connect(endpoint: str, password: str = PASSWORD, **kw: Any) -> pymysql.Connection:
     host, port = endpoint.split(":")
     return pymysql.connect(host=host, port=int(port), user="root", password=password, autocommit=True, **kw)
 
@@ -257,7 +257,8 @@ def test_create_backup_restore_restart_resize_delete(cloud: tuple[Service, Gauss
 def readme_block(language: str) -> str:
     """The README's create example in ``language``, as a user pastes it."""
     marker = r"<!-- tested by tests/acceptance/test_instances.py[^>]*-->\n"
-    (block,) = re.findall(marker + f"```{language}\n(.*?)\n```", README.read_text(), re.S)
+    blocks: list[str] = re.findall(marker + f"```{language}\n(.*?)\n```", README.read_text(), re.S)
+    (block,) = blocks
     return block
 
 
@@ -330,8 +331,9 @@ def test_databases_users_password_and_discovery(cloud: tuple[Service, GaussDBCli
         app_hash = native_password_hash("App-Passw0rd")
         assert cur.fetchall() == (("10.0.%.%", app_hash), ("127.0.0.1", app_hash))
     host, port = endpoint.split(":")
-    login = {"host": host, "port": int(port), "user": "app", "password": "App-Passw0rd"}
-    app = pymysql.connect(database="inventory", **login)
+    app = pymysql.connect(
+        host=host, port=int(port), user="app", password="App-Passw0rd", database="inventory"
+    )
     with app, app.cursor() as cur:
         with pytest.raises(pymysql.err.OperationalError, match="denied"):
             cur.execute("CREATE TABLE inventory.items (id INT)")  # read-only there
@@ -367,9 +369,9 @@ def test_databases_users_password_and_discovery(cloud: tuple[Service, GaussDBCli
     # Even the password hashes the jobs needed are gone once the jobs ended.
     import sqlite3
 
-    conn = sqlite3.connect(service.data_dir / "taskcenter.db")
-    params = [row[0] for row in conn.execute("SELECT params FROM jobs")]
-    conn.close()
+    jobs_db = sqlite3.connect(service.data_dir / "taskcenter.db")
+    params = [row[0] for row in jobs_db.execute("SELECT params FROM jobs")]
+    jobs_db.close()
     assert len(params) == 4 and not any("secrets" in p or "*" in p for p in params)
 
 
@@ -421,7 +423,11 @@ def test_validation_and_one_operation_at_a_time(cloud: tuple[Service, GaussDBCli
         assert answer.json()["error_code"] == "DBS.200001" and f"{field}:" in answer.json()["error_msg"]
 
     # The README's SDK example, as pasted (only the endpoint is this test's).
-    namespace = {"ak": tenant["access_key"], "sk": tenant["secret_key"], "project_id": tenant["project_id"]}
+    namespace: dict[str, Any] = {
+        "ak": tenant["access_key"],
+        "sk": tenant["secret_key"],
+        "project_id": tenant["project_id"],
+    }
     exec(readme_block("python").replace("http://127.0.0.1:8080", service.url), namespace)
     created, client = namespace["created"], namespace["client"]
     assert created.instance.status == "BUILD"

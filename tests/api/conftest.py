@@ -10,13 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from taskcenter.api.app import create_app
 from taskcenter.domain.clock import system_clock
 from taskcenter.engine.registry import load_registry
-from taskcenter.engine.runner import engine_running
 from taskcenter.engine.worker import WorkerConfig
 from taskcenter.identity.accounts import Credentials, bootstrap_admin, create_project
-from taskcenter.storage import Store, open_store
+from taskcenter.ports import Store
+from taskcenter.storage.factory import open_store
+from taskcenter.wiring import http_app
 from tests.support import PinnedClock, ServerThread, sign
 
 
@@ -95,16 +95,12 @@ def _start(
 
     registry = load_registry(["tests.engine.handlers"]) if engine else None
     config = WorkerConfig(concurrency=4, lease=timedelta(seconds=1), poll_interval=0.05, grace=0.2)
-    app = create_app(
+    app = http_app(
         lambda: open_store(database_url, tmp_path),
         clock=clock,
         on_ready=on_ready,
         registry=registry,
-        companion=(
-            (lambda store: engine_running(store, registry, clock, timedelta(days=30), config))
-            if registry
-            else None
-        ),
+        engine=config if engine else None,
     )
     return ServerThread(app), clock, creds
 

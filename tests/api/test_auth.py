@@ -8,7 +8,7 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ParamSpec
 
 import httpx
 import orjson
@@ -23,8 +23,10 @@ from tests.api.conftest import Api
 from tests.identity.sdk_hmac_implementations import sdk_hmac_check
 from tests.support import sign
 
+P = ParamSpec("P")
 
-def on_both_checks(test: Callable[..., None]) -> Callable[..., None]:
+
+def on_both_checks(test: Callable[P, None]) -> Callable[P, None]:
     """The signed-request tests run the C check on both stores, and its Python twin on SQLite (the
     check does not touch the store; the server runs in the test's process, so the fixture swaps it)."""
     name = sdk_hmac_check.__name__

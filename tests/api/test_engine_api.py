@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from tests.api.conftest import Api
@@ -21,7 +21,8 @@ def poll(api: Api, job_id: str, until: str, timeout: float = 15) -> dict[str, An
 
 
 def wire_time(api: Api, **delta: float) -> str:
-    return (api.clock.now + timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    now: datetime = api.clock.now
+    return (now + timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
 def scheduled_path(api: Api) -> str:

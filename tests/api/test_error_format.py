@@ -15,11 +15,12 @@ import orjson
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from taskcenter.api.app import create_app
 from taskcenter.api.logsafe import escape
-from taskcenter.api.middleware import RequestContext
 from taskcenter.api.protocol import MAX_HEAD
-from taskcenter.storage import Store, open_store
+from taskcenter.api.request_ids import RequestIds
+from taskcenter.ports import Store
+from taskcenter.storage.factory import open_store
+from taskcenter.wiring import http_app
 from tests.api.test_protocol import exchange
 from tests.support import ServerThread
 
@@ -48,13 +49,13 @@ def failing(tmp_path: Path) -> Iterator[str]:
     async def open_failing() -> Any:
         return FailingTokens(await open_store(f"sqlite:///{tmp_path / 'taskcenter.db'}", tmp_path))
 
-    with ServerThread(create_app(open_failing)) as server:
+    with ServerThread(http_app(open_failing)) as server:
         yield server.url
 
 
 async def bare(scope: Scope, receive: Receive, send: Send) -> None:
     """An application that fails on /raises and answers nothing on /silent: what is left for the
-    outermost layer (RequestContext) to answer."""
+    outermost layer (RequestIds) to answer."""
     if scope["type"] == "lifespan":
         while (message := await receive())["type"] != "lifespan.shutdown":
             await send({"type": message["type"] + ".complete"})
@@ -65,7 +66,7 @@ async def bare(scope: Scope, receive: Receive, send: Send) -> None:
 
 @pytest.fixture
 def outermost() -> Iterator[str]:
-    with ServerThread(RequestContext(bare)) as server:
+    with ServerThread(RequestIds(bare)) as server:
         yield server.url
 
 

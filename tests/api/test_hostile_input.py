@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.api.conftest import Api
@@ -94,3 +96,44 @@ def test_chinese_messages_are_whole(api: Api) -> None:
     message = response.json()["error_msg"]
     assert message.startswith("参数错误。") and "must" not in message and "expected" not in message
     assert "limit:" in message and "start_time:" in message
+
+
+# Two English words in a row: what is left of an untranslated sentence once the identifiers
+# (ids, field names followed by ':', status words) that both languages share are set apart.
+_ENGLISH = re.compile(r"[A-Za-z]{2,} [A-Za-z]{2,}")
+
+
+def test_every_error_in_chinese_is_chinese_past_its_prefix(engine_api: Api) -> None:
+    """Each answer that once kept an English detail after its Chinese prefix: a credential on
+    another project's path, a tenant on the producer API, a body past the cap, the producer's
+    own checks, deleting an unfinished job's record, and cancelling a job no worker runs."""
+    api = engine_api
+    zh = {"X-Language": "zh-cn"}
+    tenant = {"X-Auth-Token": api.token("a"), **zh}
+    admin = {"X-Auth-Token": api.token("admin"), **zh}
+    project, other = api.creds["a"].project_id, api.creds["b"].project_id
+    reported = api.create_job(name="ReportedJob")["id"]
+    ended = api.create_job(name="EndedJob")["id"]
+    assert api.patch_job(ended, status="Completed").status_code == 200
+    http = api.http
+    worker_job = {"project_id": project, "name": "TestQuiet", "status": "Running"}
+    answers = {
+        "another project's path": (403, http.get(f"/v3/{other}/immediate-jobs", headers=tenant)),
+        "a tenant on the producer API": (403, http.post("/internal/v1/jobs", json={}, headers=tenant)),
+        "a body past the cap": (413, http.post("/internal/v1/jobs", content=b" " * (2 << 20), headers=admin)),
+        "a status for a worker's job": (400, http.post("/internal/v1/jobs", json=worker_job, headers=admin)),
+        "an unknown project": (
+            400, http.post("/internal/v1/jobs", json={"project_id": "nope", "name": "X"}, headers=admin)
+        ),
+        "an unfinished job's record": (400, http.delete(f"/v3/{project}/jobs/{reported}", headers=tenant)),
+        "a cancel of a reported job": (400, http.post(f"/internal/v1/jobs/{reported}/cancel", headers=admin)),
+        "a cancel of an ended job": (400, http.post(f"/internal/v1/jobs/{ended}/cancel", headers=admin)),
+    }  # fmt: skip
+    for case, (status, response) in answers.items():
+        assert response.status_code == status, (case, response.text)
+    untranslated = {
+        case: message
+        for case, (_, response) in answers.items()
+        if _ENGLISH.search(message := response.json()["error_msg"])
+    }
+    assert untranslated == {}

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from taskcenter.domain.instance import Backup, DbInstance, InstanceStatus
-from taskcenter.storage import open_store
+from taskcenter.storage.factory import open_store
 from tests.api.conftest import Api, run
 
 FLAVOR = "gaussdb.mysql.small.x86.2"

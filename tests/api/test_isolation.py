@@ -12,11 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from taskcenter.api.app import create_app
 from taskcenter.domain.instance import DbInstance, InstanceStatus
 from taskcenter.engine.registry import load_registry
 from taskcenter.identity.accounts import Credentials, bootstrap_admin, create_project
-from taskcenter.storage import Store, open_store
+from taskcenter.ports import Store
+from taskcenter.storage.factory import open_store
+from taskcenter.wiring import http_app
 from tests.api.conftest import Api
 from tests.support import PinnedClock, ServerThread
 
@@ -59,7 +60,7 @@ def tenants(database_url: str, tmp_path: Path) -> Iterator[Tenants]:
             )
         )  # fmt: skip
 
-    app = create_app(
+    app = http_app(
         lambda: open_store(database_url, tmp_path), clock=clock, on_ready=on_ready, registry=load_registry([])
     )
     with ServerThread(app) as server:

@@ -10,7 +10,7 @@ import httpx
 
 from taskcenter.domain.job import JobPatch, NewJob
 from taskcenter.domain.status import JobStatus
-from taskcenter.storage.sqlite import SqliteStore
+from taskcenter.storage.sqlite.store import SqliteStore
 from tests.acceptance.conftest import Service, start_service, stop_service
 from tests.acceptance.test_official_sdk import admin_credentials
 from tests.cli.helpers import one_clear_line, taskcenter

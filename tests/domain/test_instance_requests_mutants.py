@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 
 from taskcenter.domain.errors import InvalidParameter
-from taskcenter.domain.instance import native_password_hash
+from taskcenter.domain.instance import FLAVORS, native_password_hash
 from taskcenter.domain.instance_requests import (
-    FLAVORS,
     BackupStrategy,
     CreateBackup,
     DatabaseRight,

@@ -7,9 +7,9 @@ import os
 
 import asyncpg
 
-from taskcenter.engine.context import Cancelled, JobContext
+from taskcenter.engine.context import JobContext
+from taskcenter.engine.errors import Cancelled, PermanentFailure
 from taskcenter.engine.registry import Registry
-from taskcenter.engine.worker import PermanentFailure
 
 registry = Registry()
 # What TestQuiet handlers went through, by job id (the worker tests run them in their process).

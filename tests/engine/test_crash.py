@@ -19,7 +19,7 @@ import pytest
 from taskcenter.domain.job import Job, NewJob
 from taskcenter.domain.status import JobStatus
 from taskcenter.engine.registry import load_registry
-from taskcenter.storage import open_store
+from taskcenter.storage.factory import open_store
 
 REGISTRY = load_registry(["tests.engine.handlers"])
 ENGINE_FLAGS = ["--handlers", "tests.engine.handlers", "--lease-seconds", "2", "--check-seconds", "0.5"]
@@ -69,7 +69,7 @@ def submit(url: str, name: str, **params: Any) -> str:
         try:
             handler = REGISTRY.get(name)
             assert handler is not None
-            new = NewJob("p1", name, status=JobStatus.PENDING, runnable=True,
+            new = NewJob("p1", name, status=JobStatus.PENDING, run_by_worker=True,
                          max_attempts=handler.attempts, params=params)  # fmt: skip
             job, _ = await store.create_job(new, datetime.now(UTC))
             return job.id

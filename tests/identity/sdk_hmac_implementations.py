@@ -31,12 +31,10 @@ def check_of(implementation: Implementation) -> Check:
 @contextmanager
 def using(implementation: Implementation) -> Iterator[Check]:
     """aksk verifies with ``implementation`` for the duration."""
-    chosen, check = aksk.check, check_of(implementation)
-    setattr(aksk, "check", check)  # a name aksk imported, typed Final where it is defined
-    try:
+    check = check_of(implementation)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(aksk, "check", check)  # the name aksk imported and calls
         yield check
-    finally:
-        setattr(aksk, "check", chosen)
 
 
 @pytest.fixture(params=IMPLEMENTATIONS)

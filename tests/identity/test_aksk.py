@@ -14,7 +14,7 @@ from starlette.datastructures import QueryParams
 
 from taskcenter.domain.errors import AuthenticationFailed
 from taskcenter.identity import aksk
-from taskcenter.identity.sdk_hmac import Check
+from taskcenter.identity.sdk_hmac import UNCHECKED, VERIFIED, Check
 from tests.identity.sdk_hmac_implementations import sdk_hmac_check
 from tests.support import sign
 
@@ -218,7 +218,7 @@ def test_a_precheck_checks_the_form_and_date_and_never_passes_for_verified(sdk_h
         b"",
         now,
     )
-    assert sdk_hmac_check(None, *args, False) == aksk.UNCHECKED != aksk.VERIFIED
+    assert sdk_hmac_check(None, *args, False) == UNCHECKED != VERIFIED
     with pytest.raises(AuthenticationFailed, match="signature"):
         aksk.verify(None, head, b"0" * 64, "GET", b"/v3/p1/jobs", b"id=x", lowered, b"", now)  # type: ignore[arg-type]
 

@@ -168,7 +168,7 @@ def on_the_wire(sdk: SdkRequest, query: bytes | None = None) -> Wire:
 def verdicts(secret: str, wire: Wire) -> dict[str, str]:
     """Each implementation's answer, as the authenticator asks on a client's first request (the
     precheck, then the signature) and on the next ones (the signature alone)."""
-    answers = {}
+    answers: dict[str, str] = {}
     for implementation in BUILT:
         with using(implementation):
             answers[implementation] = _verdict(secret, wire)
@@ -311,7 +311,8 @@ def test_what_the_sdk_signs_is_accepted_by_both(drawn: tuple[Request, int], data
 
 def canonical_query(pairs: list[tuple[str, str]]) -> bytes:
     """The query the SDK sends for these pairs."""
-    return Signer.process_canonical_query_string(SdkRequest(query_params=list(pairs))).encode()
+    query: str = Signer.process_canonical_query_string(SdkRequest(query_params=list(pairs)))
+    return query.encode()
 
 
 CHANGES = ["method", "path", "query", "header", "removed header", "body", "extra header"]

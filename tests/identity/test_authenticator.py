@@ -19,7 +19,7 @@ from taskcenter.identity import authenticator as authenticator_module
 from taskcenter.identity.accounts import Credentials, create_project
 from taskcenter.identity.aksk import SignatureRefused
 from taskcenter.identity.authenticator import Authenticator
-from taskcenter.storage.sqlite import SqliteStore
+from taskcenter.storage.sqlite.store import SqliteStore
 from tests.identity.sdk_hmac_implementations import sdk_hmac_check
 from tests.support import sign
 

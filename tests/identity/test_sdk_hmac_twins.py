@@ -130,7 +130,10 @@ METHODS = st.one_of(st.sampled_from(["GET", "post", "Delete", "\ud800", "ÿ", ""
 def arguments(draw: st.DrawFn) -> tuple[Any, ...]:
     """check()'s arguments: mostly well typed and near a valid request, now and then anything."""
     odd = draw(st.integers(0, 9)) == 0
-    maybe_odd = (lambda values: values | ODD_OBJECTS) if odd else (lambda values: values)
+
+    def maybe_odd(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        return values | ODD_OBJECTS if odd else values
+
     body = draw(BODY)
     real_hash = hashlib.sha256(body).hexdigest().encode()
     names = draw(st.lists(maybe_odd(NAMES), max_size=4))

@@ -15,7 +15,7 @@ from taskcenter.domain.errors import KeystoneUnauthorized, LoginThrottled
 from taskcenter.identity.accounts import Credentials, create_project
 from taskcenter.identity.keystone import issue_token
 from taskcenter.identity.throttle import LoginThrottle
-from taskcenter.storage.sqlite import SqliteStore
+from taskcenter.storage.sqlite.store import SqliteStore
 
 T0 = 1_800_000_000.0
 
@@ -170,7 +170,7 @@ async def test_an_attempt_that_ends_after_a_lock_began_is_refused_even_when_righ
     attempt = asyncio.create_task(
         issue_token(
             pausing, system_clock, throttle, _login(creds.user, creds.password), "http://x", "192.0.2.1"
-        )  # type: ignore[arg-type]
+        )
     )
     await asyncio.wait_for(pausing.looked_up.wait(), 10)
     for _ in range(5):

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from taskcenter.storage import poll_readers
+from taskcenter.storage.polls import readers as poll_readers
 
 NAMES = ["c", "python"]
 

@@ -13,9 +13,9 @@ import pytest
 
 from taskcenter.domain.job import NewJob
 from taskcenter.domain.status import JobStatus
-from taskcenter.storage.postgres import JOBS_CHANNEL, PostgresStore
-from taskcenter.storage.postgres_listen import Listener
-from tests.storage.test_contract import T0
+from taskcenter.storage.postgres.listen import JOBS_CHANNEL, Listener
+from taskcenter.storage.postgres.store import PostgresStore
+from tests.storage.contract import T0
 from tests.support import PG_ADMIN_URL
 
 LOST = "LISTEN connection to PostgreSQL was lost"
@@ -74,8 +74,8 @@ def errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-def runnable() -> NewJob:
-    return NewJob("p1", "Job", status=JobStatus.PENDING, runnable=True)
+def worker_job() -> NewJob:
+    return NewJob("p1", "Job", status=JobStatus.PENDING, run_by_worker=True)
 
 
 async def test_a_killed_listen_connection_is_restored_and_notifies_again(
@@ -87,7 +87,7 @@ async def test_a_killed_listen_connection_is_restored_and_notifies_again(
     try:
         unlisten = await store.listen(woken.set)
         killed = await server.the_listener()
-        await store.create_job(runnable(), T0)
+        await store.create_job(worker_job(), T0)
         await asyncio.wait_for(woken.wait(), 5)
         woken.clear()
 
@@ -96,7 +96,7 @@ async def test_a_killed_listen_connection_is_restored_and_notifies_again(
         # What was sent while it was down is lost: the restore itself wakes the listener once.
         await asyncio.wait_for(woken.wait(), 5)
         woken.clear()
-        await store.create_job(runnable(), T0)
+        await store.create_job(worker_job(), T0)
         await asyncio.wait_for(woken.wait(), 2)  # a notification again
 
         await unlisten()

@@ -10,6 +10,7 @@ import asyncio
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import orjson
@@ -18,13 +19,13 @@ import pytest
 from taskcenter.domain.job import Instance, JobPatch, NewJob
 from taskcenter.domain.status import JobStatus
 from taskcenter.domain.wire import job_info
-from taskcenter.storage.base import Store
-from taskcenter.storage.poll_readers import Readers
-from taskcenter.storage.polls import PollBatcher
-from taskcenter.storage.postgres import PostgresStore
-from taskcenter.storage.sqlite import SqliteStore
+from taskcenter.ports import Store
+from taskcenter.storage.polls.batcher import PollBatcher
+from taskcenter.storage.polls.readers import Readers
+from taskcenter.storage.postgres.store import PostgresStore
+from taskcenter.storage.sqlite.store import SqliteStore
 from tests.storage import poll_implementations
-from tests.storage.test_contract import LONG_AGO, T0
+from tests.storage.contract import LONG_AGO, T0
 
 
 @pytest.fixture(autouse=True, params=poll_implementations.NAMES)
@@ -33,7 +34,7 @@ def readers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     return poll_implementations.use(request.param, monkeypatch)
 
 
-ENTITIES = [
+ENTITIES: list[dict[str, Any]] = [
     {},
     {"instance": {"endpoint": "127.0.0.1:3306", "type": "Cluster"}, "resource_ids": ["x", "y"]},
     {"note": 'quotes " and \\ backslash, a tab\t, a newline\n, 数据库, emoji 🐘', "n": -1.5, "ok": True},

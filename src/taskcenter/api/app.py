@@ -1,30 +1,22 @@
-"""Assembling the ASGI application: routes, the error table, and the store's lifetime."""
+"""The ASGI application: the route table, the error table, the services' lifetime."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from datetime import timedelta
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from taskcenter.api import errors, identity_routes, instances, jobs, producer
-from taskcenter.api.context import Services
-from taskcenter.api.jobs import HotPath
-from taskcenter.api.middleware import RequestContext
+from taskcenter.api import errors, instances, jobs, polls, producer, tokens
+from taskcenter.api.polls import HotPath
+from taskcenter.api.request_ids import RequestIds
 from taskcenter.api.responses import JSON
-from taskcenter.domain.clock import Clock, system_clock
-from taskcenter.engine.registry import Registry
-from taskcenter.identity.authenticator import Authenticator
-from taskcenter.mariadb.service import InstanceService
-from taskcenter.storage.base import Store
+from taskcenter.api.services import Services
 
-StoreOpener = Callable[[], Awaitable[Store]]
-DEFAULT_RETENTION = timedelta(days=30)
+ServicesOpener = Callable[[], AbstractAsyncContextManager[Services]]
 
 
 async def health(request: Request) -> Response:
@@ -34,9 +26,9 @@ async def health(request: Request) -> Response:
 ROUTES = [
     # Its GETs never reach this table: HotPath serves them first. Listed for HEAD, and so that
     # other methods get 405 rather than 404.
-    Route("/v3/{project_id}/jobs", jobs.show_job, methods=["GET"]),
+    Route("/v3/{project_id}/jobs", polls.show_job, methods=["GET"]),
     Route("/health", health, methods=["GET"]),
-    Route("/v3/auth/tokens", identity_routes.create_token, methods=["POST"]),
+    Route("/v3/auth/tokens", tokens.create_token, methods=["POST"]),
     Route("/v3/{project_id}/jobs/{job_id}", jobs.delete_job, methods=["DELETE"]),
     Route("/v3/{project_id}/immediate-jobs", jobs.list_jobs, methods=["GET"]),
     Route("/v3/{project_id}/scheduled-jobs", jobs.list_scheduled, methods=["GET"]),
@@ -69,39 +61,16 @@ ROUTES = [
 ]
 
 
-def create_app(
-    open_store: StoreOpener,
-    *,
-    clock: Clock = system_clock,
-    retention: timedelta = DEFAULT_RETENTION,
-    on_ready: Callable[[Store], Awaitable[None]] | None = None,
-    registry: Registry | None = None,
-    companion: Callable[[Store], AbstractAsyncContextManager[object]] | None = None,
-    instances_root: Path | None = None,
-) -> RequestContext:
-    """The application. The store is opened inside the server's event loop, at startup.
-
-    ``registry`` says which job names workers run; ``companion`` runs beside the API for the
-    server's lifetime (the embedded worker and maintenance), stopped before the store closes.
+def create_app(open_services: ServicesOpener) -> RequestIds:
+    """The application. Its services are opened inside the server's event loop at startup and
+    closed at shutdown; ``taskcenter.wiring`` assembles them and what runs beside them.
     """
-    handlers = registry or Registry()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
-        store = await open_store()
-        services = Services(store, clock, Authenticator(store, clock), retention, handlers)
-        if instances_root is not None:
-            services.instances = InstanceService(store, clock, instances_root)
-        try:
-            if on_ready is not None:
-                await on_ready(store)
-            async with AsyncExitStack() as stack:
-                if companion is not None:
-                    await stack.enter_async_context(companion(store))
-                # Starlette copies this state into every request's scope["state"].
-                yield {"services": services}
-        finally:
-            await store.close()
+        async with open_services() as services:
+            # Starlette copies this state into every request's scope["state"].
+            yield {"services": services}
 
     app = Starlette(
         routes=ROUTES,
@@ -111,4 +80,4 @@ def create_app(
     # The cloud's gateway answers a path it does not publish, a trailing slash included, with
     # 404 APIGW.0101; Starlette would redirect it (307) to the path without the slash.
     app.router.redirect_slashes = False
-    return RequestContext(HotPath(app))
+    return RequestIds(HotPath(app))

@@ -1,4 +1,4 @@
-"""The one mapping from exceptions to answers, shared by Starlette's handlers and the hot path."""
+"""The one mapping from exceptions to answers, shared by Starlette's handlers and the poll's hot path."""
 
 from __future__ import annotations
 

@@ -10,8 +10,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from taskcenter.api.context import Services, authenticate, read_body, require_project, services
+from taskcenter.api.access import authorized_project
+from taskcenter.api.bodies import read_body
 from taskcenter.api.responses import JSON
+from taskcenter.api.services import Services, services
 from taskcenter.domain.errors import InstanceBusy, InstanceNotFound, InvalidParameter
 from taskcenter.domain.instance import (
     ENGINE_VERSION,
@@ -53,7 +55,7 @@ from taskcenter.mariadb.service import InstanceService
 MAINTENANCE_HOUR = 18  # the window the instance detail shows: 18:00-22:00 UTC
 
 
-def _instances(svc: Services) -> InstanceService:
+def _instance_service(svc: Services) -> InstanceService:
     if svc.instances is None:
         raise InvalidParameter(
             "instance_id: this node does not run instances.", "instance_id: 此节点不运行实例。"
@@ -72,10 +74,9 @@ async def _shown_status(svc: Services, instance: DbInstance) -> ShownStatus:
     return shown_status(_live_status(svc, instance), operation)
 
 
-async def _project(request: Request, body: bytes = b"") -> tuple[Services, str]:
-    principal = await authenticate(request.scope, body)
-    project_id = request.path_params["project_id"]
-    require_project(principal, project_id)
+async def _authorized(request: Request, body: bytes = b"") -> tuple[Services, str]:
+    """The services, and the path's project once the caller may reach it."""
+    project_id = await authorized_project(request.scope, body)
     return services(request.scope), project_id
 
 
@@ -106,7 +107,7 @@ async def _operation(
         name=name,
         status=JobStatus.PENDING,
         instance=Instance(instance.id, instance.name),
-        runnable=True,
+        run_by_worker=True,
         max_attempts=handler.attempts,
         params={"instance_id": instance.id, **params},
         exclusive=True,
@@ -119,7 +120,7 @@ async def _operation(
 async def create_instance(request: Request) -> Response:
     """POST /v3/{project_id}/instances (create, or restore into a new instance)."""
     body = await read_body(request)
-    svc, project_id = await _project(request, body)
+    svc, project_id = await _authorized(request, body)
     create = parse_create(parse_body(body))
     params: dict[str, Any] = {SECRETS: {"password_hash": create.password_hash}}
     job_name = "CreateGaussDBforMySQLInstance"
@@ -129,7 +130,7 @@ async def create_instance(request: Request) -> Response:
         if backup is None or backup.instance_id != source.id or backup.status != "COMPLETED":
             raise bad("restore_point.backup_id", "no completed backup of that instance has this id.",
                       "该实例没有此ID的已完成备份。")  # fmt: skip
-        params["restore_from"] = str(_instances(svc).backup_file(backup.id))
+        params["restore_from"] = str(_instance_service(svc).backup_file(backup.id))
         job_name = "RestoreGaussDBforMySQLNewInstance"
     now = svc.clock()
     instance = DbInstance(
@@ -159,7 +160,7 @@ async def list_instances_unify(request: Request) -> Response:
 
 
 async def _list_instances(request: Request, unify: bool) -> Response:
-    svc, project_id = await _project(request)
+    svc, project_id = await _authorized(request)
     where, offset, limit = parse_instance_query(dict(request.query_params))
     instances, total = await svc.store.list_instances(project_id, where, offset, limit)
     listed = [listed_instance(i, await _shown_status(svc, i), unify) for i in instances]
@@ -177,13 +178,13 @@ async def show_instance_unify(request: Request) -> Response:
 
 
 async def _show_instance(request: Request, unify: bool) -> Response:
-    svc, project_id = await _project(request)
+    svc, project_id = await _authorized(request)
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
     return JSON({"instance": instance_detail(instance, await _shown_status(svc, instance), unify)})
 
 
 async def delete_instance(request: Request) -> Response:
-    svc, project_id = await _project(request)
+    svc, project_id = await _authorized(request)
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
     await _require_idle(svc, instance)
     job = await _operation(svc, instance, "DeleteGaussDBforMySQLInstance", {})
@@ -192,7 +193,7 @@ async def delete_instance(request: Request) -> Response:
 
 async def restart_instance(request: Request) -> Response:
     body = await read_body(request)
-    svc, project_id = await _project(request, body)
+    svc, project_id = await _authorized(request, body)
     restart = parse_restart(parse_body(body) if body.strip() else {})
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
     await _require_ready(svc, instance)
@@ -204,7 +205,7 @@ async def restart_instance(request: Request) -> Response:
 async def resize_instance(request: Request) -> Response:
     """POST /v3/{project_id}/instances/{instance_id}/action: {"resize_flavor": {"spec_code"}}."""
     body = await read_body(request)
-    svc, project_id = await _project(request, body)
+    svc, project_id = await _authorized(request, body)
     resize = parse_resize(parse_body(body))
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
     await _require_ready(svc, instance)
@@ -218,13 +219,13 @@ async def resize_instance(request: Request) -> Response:
 
 
 async def show_flavors(request: Request) -> Response:
-    await _project(request)
+    await _authorized(request)
     spec_code = parse_flavor_query(request.path_params["database_name"], dict(request.query_params))
     return JSON({"flavors": flavors(spec_code)})
 
 
 async def show_engine_versions(request: Request) -> Response:
-    await _project(request)
+    await _authorized(request)
     parse_datastore_name(request.path_params["database_name"])
     return JSON({"datastores": [dict(ENGINE_VERSION)]})
 
@@ -252,7 +253,7 @@ async def _require_ready(svc: Services, instance: DbInstance) -> None:
 async def create_backup(request: Request) -> Response:
     """POST /v3/{project_id}/backups/create: a manual full backup, consistent (one snapshot)."""
     body = await read_body(request)
-    svc, project_id = await _project(request, body)
+    svc, project_id = await _authorized(request, body)
     wanted = parse_create_backup(parse_body(body))
     instance = await _instance(svc, project_id, wanted.instance_id)
     await _require_ready(svc, instance)
@@ -272,7 +273,7 @@ async def create_backup(request: Request) -> Response:
 async def list_backups(request: Request) -> Response:
     """GET /v3/{project_id}/backups, with every filter the SDK documents; offset is a record
     offset, limit 1-100."""
-    svc, project_id = await _project(request)
+    svc, project_id = await _authorized(request)
     where, offset, limit = parse_backup_query(dict(request.query_params))
     backups, total = await svc.store.list_backups(project_id, where, offset, limit)
     names = {}
@@ -286,7 +287,7 @@ async def list_backups(request: Request) -> Response:
 async def create_databases(request: Request) -> Response:
     """POST /v3/{project_id}/instances/{instance_id}/databases."""
     body = await read_body(request)
-    svc, project_id = await _project(request, body)
+    svc, project_id = await _authorized(request, body)
     databases = parse_databases(parse_body(body))
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
     await _require_ready(svc, instance)
@@ -298,7 +299,7 @@ async def create_databases(request: Request) -> Response:
 async def create_users(request: Request) -> Response:
     """POST /v3/{project_id}/instances/{instance_id}/db-users (passwords kept only as hashes)."""
     body = await read_body(request)
-    svc, project_id = await _project(request, body)
+    svc, project_id = await _authorized(request, body)
     users = parse_users(parse_body(body))
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
     await _require_ready(svc, instance)
@@ -310,9 +311,9 @@ async def create_users(request: Request) -> Response:
 async def reset_password(request: Request) -> Response:
     """POST /v3/{project_id}/instances/{instance_id}/password: at once, as the cloud does."""
     body = await read_body(request)
-    svc, project_id = await _project(request, body)
+    svc, project_id = await _authorized(request, body)
     password = parse_password(parse_body(body))
     instance = await _instance(svc, project_id, request.path_params["instance_id"])
     await _require_ready(svc, instance)
-    await _instances(svc).reset_root_password(instance, native_password_hash(password))
+    await _instance_service(svc).reset_root_password(instance, native_password_hash(password))
     return JSON({})

@@ -1,17 +1,19 @@
-"""The public task-center API: /v3/{project_id}/jobs and /v3/{project_id}/immediate-jobs."""
+"""The task center's other job routes: lists, scheduled jobs, deleting a record, task details.
+
+The poll, GET /v3/{project_id}/jobs?id=, has a module of its own: api/polls.py.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from urllib.parse import unquote_plus
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from taskcenter.api.context import Services, authenticate, read_body, require_project, send_body, services
-from taskcenter.api.errors import answer_error
+from taskcenter.api.access import authorized_project
+from taskcenter.api.bodies import read_body
 from taskcenter.api.responses import JSON
+from taskcenter.api.services import Services, services
 from taskcenter.domain.errors import InstanceNotFound, JobNotFound
 from taskcenter.domain.instance import InstanceStatus
 from taskcenter.domain.job import Job
@@ -33,68 +35,9 @@ from taskcenter.domain.wire import (
 )
 
 
-def _query_value(query_string: bytes, name: bytes) -> str | None:
-    for pair in query_string.split(b"&"):
-        key, _, value = pair.partition(b"=")
-        if key == name:
-            return unquote_plus(value.decode("latin-1"))
-    return None
-
-
-class ShowJob:
-    """GET /v3/{project_id}/jobs?id= (ShowGaussMySqlJobInfo).
-
-    The route every poller hits every few seconds, so it is a raw ASGI app (an instance, so
-    Starlette mounts it as one): no Request or Response objects, headers and query read once,
-    only the shown columns read, the JSON sent directly. Errors raise and go through the one
-    error table.
-    """
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        principal = await authenticate(scope)
-        project_id = scope["path_params"]["project_id"]
-        require_project(principal, project_id)
-        job_id = parse_job_id("id", _query_value(scope["query_string"], b"id"))
-        svc = services(scope)
-        body = await svc.store.show_job(project_id, job_id, svc.visible_since())
-        if body is None:
-            raise JobNotFound()
-        await send_body(send, body)
-
-
-show_job = ShowJob()
-
-
-class HotPath:
-    """Dispatches GET /v3/{project_id}/jobs straight to show_job; everything else to Starlette.
-
-    Measured under wrk: Starlette's middleware stack and router cost a poll about as much as
-    reading the job does. The route stays in the route table, which still answers its other
-    methods (405) and HEAD; errors get exactly the answers Starlette's handlers give.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
-            parts = scope["path"].split("/")
-            if len(parts) == 4 and parts[3] == "jobs" and parts[1] == "v3" and parts[2] and not parts[0]:
-                scope["path_params"] = {"project_id": parts[2]}
-                try:
-                    await show_job(scope, receive, send)
-                except Exception as exc:
-                    response = await answer_error(Request(scope), exc)
-                    await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
 async def list_jobs(request: Request) -> Response:
     """GET /v3/{project_id}/immediate-jobs (ListImmediateJobs), newest first."""
-    principal = await authenticate(request.scope)
-    project_id = request.path_params["project_id"]
-    require_project(principal, project_id)
+    project_id = await authorized_project(request.scope)
     where, page = parse_job_list_query(dict(request.query_params))
     svc = services(request.scope)
     listing = await svc.store.list_jobs(project_id, where, page, svc.visible_since())
@@ -128,9 +71,7 @@ def _status_of(statuses: dict[str, str], job: Job) -> str:
 
 async def delete_job(request: Request) -> Response:
     """DELETE /v3/{project_id}/jobs/{job_id} (DeleteTaskRecord): only a finished job's record."""
-    principal = await authenticate(request.scope)
-    project_id = request.path_params["project_id"]
-    require_project(principal, project_id)
+    project_id = await authorized_project(request.scope)
     job_id = parse_job_id("job_id", request.path_params["job_id"])
     svc = services(request.scope)
     await svc.store.delete_job(project_id, job_id, svc.visible_since())
@@ -139,9 +80,7 @@ async def delete_job(request: Request) -> Response:
 
 async def list_scheduled(request: Request) -> Response:
     """GET /v3/{project_id}/scheduled-jobs (ListScheduleJobs): jobs created with a start time."""
-    principal = await authenticate(request.scope)
-    project_id = request.path_params["project_id"]
-    require_project(principal, project_id)
+    project_id = await authorized_project(request.scope)
     where, offset, limit = parse_schedule_query(dict(request.query_params))
     if where.job_name is not None:
         where = dataclasses.replace(where, job_name=schedule_job_name(where.job_name))
@@ -159,9 +98,7 @@ async def cancel_scheduled(request: Request) -> Response:
     Pending jobs end Canceled; a Running job's handler is asked to stop. All or nothing.
     """
     body = await read_body(request)
-    principal = await authenticate(request.scope, body)
-    project_id = request.path_params["project_id"]
-    require_project(principal, project_id)
+    project_id = await authorized_project(request.scope, body)
     job_ids = parse_cancel_body(parse_body(body))
     svc = services(request.scope)
     cancelled = await svc.store.request_cancel(project_id, job_ids, svc.clock(), svc.visible_since())
@@ -170,9 +107,7 @@ async def cancel_scheduled(request: Request) -> Response:
 
 async def show_task_details(request: Request) -> Response:
     """GET /v3/{project_id}/instances/{instance_id}/task-center-detail?job_id= (ShowTaskDetails)."""
-    principal = await authenticate(request.scope)
-    project_id = request.path_params["project_id"]
-    require_project(principal, project_id)
+    project_id = await authorized_project(request.scope)
     problems = Problems()
     instance_id = request.path_params["instance_id"]
     check_text(problems, "instance_id", instance_id, MAX_ID)

@@ -12,8 +12,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from taskcenter.api.context import Services, authenticate, read_body, require_admin, services
+from taskcenter.api.access import authenticate, require_admin
+from taskcenter.api.bodies import read_body
 from taskcenter.api.responses import JSON
+from taskcenter.api.services import Services, services
 from taskcenter.domain.errors import InvalidParameter, JobNotFound
 from taskcenter.domain.job import Job
 from taskcenter.domain.requests import parse_body, parse_new_job, parse_patch
@@ -43,11 +45,16 @@ async def create_job(request: Request) -> Response:
         # A worker runs it: it waits Pending until claimed, and only the worker moves it on.
         if fields.get("status") == JobStatus.RUNNING.value:
             raise InvalidParameter(
-                f"status: {new.name} jobs are run by a worker; they start Pending (omit status)."
+                f"status: {new.name} jobs are run by a worker; they start Pending (omit status).",
+                f"status: {new.name} 任务由工作进程执行，创建时为 Pending（请省略 status）。",
             )
-        new = dataclasses.replace(new, runnable=True, status=JobStatus.PENDING, max_attempts=handler.attempts)
+        new = dataclasses.replace(
+            new, run_by_worker=True, status=JobStatus.PENDING, max_attempts=handler.attempts
+        )
     if await svc.store.get_project(new.project_id) is None:
-        raise InvalidParameter(f"project_id: no project {new.project_id} exists.")
+        raise InvalidParameter(
+            f"project_id: no project {new.project_id} exists.", f"project_id: 项目 {new.project_id} 不存在。"
+        )
     job, created = await svc.store.create_job(new, svc.clock())
     request_id = request.scope["state"]["request_id"]
     if created:

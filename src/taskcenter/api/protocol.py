@@ -31,7 +31,7 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from taskcenter.api.logsafe import escape
-from taskcenter.api.middleware import request_ids
+from taskcenter.api.request_ids import request_ids
 from taskcenter.api.responses import error_body
 from taskcenter.domain.errors import HeadTooLarge, InvalidParameter, TaskcenterError
 

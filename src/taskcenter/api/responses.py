@@ -1,4 +1,4 @@
-"""JSON responses rendered with orjson, and the one mapping from errors to responses."""
+"""How an answer is written: JSON rendered with orjson, and every error in the TaurusDB format."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Send
 
 from taskcenter.domain.errors import TaskcenterError
+
+_JSON_HEADER = (b"content-type", b"application/json")
 
 
 class JSON(Response):
@@ -16,6 +19,18 @@ class JSON(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+async def send_body(send: Send, body: bytes) -> None:
+    """A rendered JSON answer straight to the ASGI server, for routes written as raw ASGI apps."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [_JSON_HEADER, (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def language(request: Request) -> str:

@@ -1,4 +1,8 @@
-"""The taskcenter command: serve the API, run workers, manage projects, users and instances."""
+"""The taskcenter command: serve the API, run workers, manage projects, users and instances.
+
+The commands parse options and call ``taskcenter.wiring``, which assembles the parts (serve,
+worker) and opens the store (the project, user and admin commands).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ from typing import Annotated
 import typer
 
 from taskcenter import __version__
-from taskcenter.cli.identity import admin_app, project_app, user_app
+from taskcenter.cli.accounts import admin_app, project_app, user_app
 from taskcenter.cli.instances import instances_app
-from taskcenter.cli.serve import serve, worker
+from taskcenter.cli.serve import serve
+from taskcenter.cli.worker import worker
 
 HELP = """taskcenter: the TaurusDB task center, self-hosted.
 

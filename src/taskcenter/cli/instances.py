@@ -1,45 +1,21 @@
-"""The MariaDB servers of this machine's instances: what keeps running at stop, and stop-all.
+"""`taskcenter instances stop-all`: stop the MariaDB servers of this machine's instances.
 
 Instance servers are detached from taskcenter by design: they survive a restart of serve or
-worker, which adopts them at its next start. So a stop says how many keep running, and
-`taskcenter instances stop-all` stops them, with the local driver's own stop (SIGTERM, then
-SIGKILL after a minute).
+worker, which adopts them at its next start and says at stop how many keep running. This command
+stops them with the local driver's own stop (SIGTERM, then SIGKILL after a minute).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from pathlib import Path
 
 import typer
 
-from taskcenter.cli.common import DEFAULT_DATA_DIR, ConfigFile, DataDir, fail
-from taskcenter.mariadb.local import LocalServer
+from taskcenter.cli.exits import fail
+from taskcenter.cli.options import DEFAULT_DATA_DIR, ConfigFile, DataDir
+from taskcenter.mariadb.local import running_servers
 
-log = logging.getLogger("taskcenter")
 instances_app = typer.Typer(help="The MariaDB servers of this machine's instances.", no_args_is_help=True)
-
-
-def running_servers(root: Path) -> list[LocalServer]:
-    """The instance servers under ``root`` (``<data-dir>/instances``) whose process runs."""
-    if not root.is_dir():
-        return []
-    servers = (LocalServer(home) for home in sorted(root.iterdir()) if home.is_dir())
-    return [server for server in servers if server.pid() is not None]
-
-
-def report_running_servers(root: Path) -> None:
-    """At stop: how many instance servers keep running, and how to stop them."""
-    running = len(running_servers(root))
-    if running == 0:
-        log.info("stopping: no MariaDB instance server runs under %s", root)
-        return
-    log.warning(
-        "stopping: %s %s running under %s (detached by design: the next start adopts them); "
-        "`taskcenter instances stop-all --data-dir %s` stops them",
-        _servers(running), "keeps" if running == 1 else "keep", root, root.parent,
-    )  # fmt: skip
 
 
 @instances_app.command("stop-all")

@@ -6,7 +6,7 @@ so the HTTP layer maps any of them to a response in one place.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, overload
 
 
 class TaskcenterError(Exception):
@@ -17,10 +17,16 @@ class TaskcenterError(Exception):
     message_en: ClassVar[str] = "Failed to process the request."
     message_zh: ClassVar[str] = "处理请求失败。"
 
+    # A detail comes in both languages or not at all: an English detail alone would follow the
+    # Chinese prefix in a zh-cn answer (mypy --strict holds every raise to this).
+    @overload
+    def __init__(self) -> None: ...
+    @overload
+    def __init__(self, detail: str, detail_zh: str) -> None: ...
     def __init__(self, detail: str = "", detail_zh: str = "") -> None:
         super().__init__(detail or self.message_en)
         self.detail = detail
-        self.detail_zh = detail_zh or detail
+        self.detail_zh = detail_zh
 
     def message(self, language: str = "en-us") -> str:
         if language == "zh-cn":
@@ -54,6 +60,9 @@ class JobNotFinished(TaskcenterError):
     error_code = "DBS.200001"
     message_en = "Parameter error."
     message_zh = "参数错误。"
+
+    def __init__(self) -> None:
+        super().__init__("Only a finished job's record can be deleted.", "只能删除已结束任务的记录。")
 
 
 class AuthenticationFailed(TaskcenterError):

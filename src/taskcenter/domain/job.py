@@ -1,15 +1,13 @@
-"""A job, the changes a producer may ask for, and how a change applies to a job."""
+"""A job, what a producer submits, the changes it may ask for, and the events of its life."""
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from taskcenter.domain.errors import IllegalTransition, InvalidParameter
-from taskcenter.domain.status import JobStatus, check_transition
+from taskcenter.domain.status import JobStatus
 
 JsonObject = dict[str, Any]
 
@@ -43,9 +41,9 @@ class Job:
     fail_reason: str = ""
     sub_tasks: tuple[SubTask, ...] = ()
     idempotency_key: str | None = None
-    # Engine state. A runnable job has a handler and is run by workers; the others are
-    # report-only, driven through the producer API. None of this is ever shown on the wire.
-    runnable: bool = False
+    # Engine state. A job run by workers has a handler; the others are report-only, driven
+    # through the producer API. None of this is ever shown on the wire.
+    run_by_worker: bool = False
     run_at: datetime | None = None
     attempt: int = 0
     max_attempts: int = 1
@@ -66,7 +64,7 @@ class NewJob:
     instance: Instance | None = None
     entities: JsonObject = field(default_factory=dict)
     idempotency_key: str | None = None
-    runnable: bool = False
+    run_by_worker: bool = False
     run_at: datetime | None = None  # when a worker may start it; None: at once
     max_attempts: int = 1
     params: JsonObject = field(default_factory=dict)
@@ -85,8 +83,8 @@ class NewJob:
             instance=self.instance,
             entities=self.entities,
             idempotency_key=self.idempotency_key,
-            runnable=self.runnable,
-            run_at=(self.run_at or now) if self.runnable else self.run_at,
+            run_by_worker=self.run_by_worker,
+            run_at=(self.run_at or now) if self.run_by_worker else self.run_at,
             max_attempts=self.max_attempts,
             params=self.params,
             scheduled=self.run_at is not None,
@@ -115,48 +113,6 @@ class JobEvent:
     at: datetime
     detail: str = ""
     move: str = ""  # domain.moves.Move: the event's type in the job's timeline
-
-
-def apply_patch(job: Job, patch: JobPatch, now: datetime) -> tuple[Job, JobEvent | None]:
-    """The job after ``patch``, and the event to record if its status changed.
-
-    Raises IllegalTransition for any change to a final job or a move the state machine forbids,
-    and InvalidParameter for a fail_reason on a job that is not failing.
-    """
-    if job.status.is_final:
-        raise IllegalTransition(job.status.value)
-    target = patch.status if patch.status is not None else job.status
-    if patch.fail_reason is not None and target is not JobStatus.FAILED:
-        raise InvalidParameter(
-            "fail_reason: only allowed together with status Failed.",
-            "fail_reason: 仅在 status 为 Failed 时允许。",
-        )
-    changes: dict[str, Any] = {}
-    event = None
-    if target is not job.status:
-        check_transition(job.status, target)
-        changes["status"] = target
-        event = JobEvent(job.id, job.status, target, now)
-        if target is JobStatus.RUNNING:
-            changes["started"] = now
-        if target.is_final:
-            changes["ended"] = now
-        if target is JobStatus.COMPLETED:
-            changes["progress"] = 100
-    if patch.progress is not None and target is not JobStatus.COMPLETED:
-        changes["progress"] = patch.progress
-    if patch.sub_tasks is not None:
-        changes["sub_tasks"] = patch.sub_tasks
-    if patch.entities is not None:
-        changes["entities"] = patch.entities
-    if patch.fail_reason is not None:
-        changes["fail_reason"] = patch.fail_reason
-    if patch.instance is not None:
-        changes["instance"] = patch.instance
-    if target.is_final:
-        changes["lease_owner"] = None
-        changes["lease_expires"] = None
-    return dataclasses.replace(job, **changes), event
 
 
 SECRETS = "secrets"

@@ -48,7 +48,12 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         )
     try:
         body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+    except orjson.JSONDecodeError as exc:
+        if exc.msg == "depth limit exceeded":  # past orjson's own 1024 levels: one limit, one reason
+            raise InvalidParameter(
+                f"body: nests deeper than {MAX_JSON_DEPTH} levels of JSON.",
+                f"body: JSON 嵌套超过 {MAX_JSON_DEPTH} 层。",
+            ) from None
         raise InvalidParameter(
             "The request body is not valid JSON (UTF-8).", "请求体不是合法的 JSON（UTF-8）。"
         ) from None

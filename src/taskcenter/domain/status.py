@@ -1,17 +1,17 @@
-"""Job states and the only moves allowed between them."""
+"""Job states. Which moves lead out of each is domain.moves' table, and only there."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from taskcenter.domain.errors import IllegalTransition
-
 
 class JobStatus(StrEnum):
-    # Created for later (a delayed task). Left by: its producer starting it (Running),
-    # a cancel (Canceled), or its producer giving up on it before it ran (Failed).
+    # Created for later. Left by: a worker's claim (Running); its producer starting it (Running)
+    # or giving up on it (Failed, Canceled); a cancel request (Canceled).
     PENDING = "Pending"
-    # Work is under way. Left by: its producer finishing it (Completed or Failed) or a cancel.
+    # Work is under way. Left by: its worker's end of the run (Completed, Failed, Canceled, or
+    # Pending again for a retry or a hand-back); maintenance when its worker was lost (Pending,
+    # Failed or Canceled); its producer (Completed, Failed, Canceled).
     RUNNING = "Running"
     # Final: nothing moves a job out of these three.
     COMPLETED = "Completed"
@@ -24,17 +24,3 @@ class JobStatus(StrEnum):
 
 
 FINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED})
-
-ALLOWED_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
-    JobStatus.PENDING: frozenset({JobStatus.RUNNING, JobStatus.FAILED, JobStatus.CANCELED}),
-    JobStatus.RUNNING: frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED}),
-    JobStatus.COMPLETED: frozenset(),
-    JobStatus.FAILED: frozenset(),
-    JobStatus.CANCELED: frozenset(),
-}
-
-
-def check_transition(current: JobStatus, target: JobStatus) -> None:
-    """Raise IllegalTransition unless a job may move from ``current`` to ``target``."""
-    if target not in ALLOWED_TRANSITIONS[current]:
-        raise IllegalTransition(current.value, target.value)

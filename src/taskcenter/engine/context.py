@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from taskcenter.domain.clock import Clock
-from taskcenter.domain.engine import Claim
 from taskcenter.domain.job import Instance, Job, JobPatch, SubTask
-from taskcenter.storage.base import Store
-
-
-class Cancelled(Exception):
-    """Raised by ``JobContext.check_cancelled`` when the job was asked to stop."""
+from taskcenter.domain.runs import Claim
+from taskcenter.engine.errors import Cancelled
+from taskcenter.ports.engine import EnginePort
 
 
 class JobContext:
@@ -22,7 +19,12 @@ class JobContext:
     """
 
     def __init__(
-        self, job: Job, claim: Claim, store: Store, clock: Clock, resources: dict[str, Any] | None = None
+        self,
+        job: Job,
+        claim: Claim,
+        store: EnginePort,
+        clock: Clock | None,
+        resources: dict[str, Any] | None = None,
     ) -> None:
         self.job = job
         # What the process gives its handlers (e.g. the MariaDB instance service).
@@ -49,11 +51,13 @@ class JobContext:
         if self._cancel_requested:
             raise Cancelled()
 
-    def _mark_cancel_requested(self) -> None:
+    def mark_cancel_requested(self) -> None:
+        """The worker's heartbeat saw a cancel request: ``check_cancelled`` raises from now on."""
         self._cancel_requested = True
 
     async def _write(self, patch: JobPatch) -> None:
-        self.job = await self._store.report(self._claim, patch, self._clock())
+        now = None if self._clock is None else self._clock()
+        self.job = await self._store.report(self._claim, patch, now)
         self._cancel_requested = self._cancel_requested or self.job.cancel_requested
 
     async def progress(self, percent: int) -> None:

@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from taskcenter.domain.clock import Clock
+from taskcenter.domain.clock import Clock, system_clock
 from taskcenter.engine.worker import worker_id
-from taskcenter.storage.base import Store
+from taskcenter.ports.engine import EnginePort
 
 log = logging.getLogger("taskcenter.maintenance")
 DUTY = "maintenance"
@@ -21,8 +21,10 @@ BATCH = 200
 class Maintenance:
     """Rescues jobs of lost workers and purges jobs past retention, on the elected leader only."""
 
-    store: Store
-    clock: Clock
+    store: EnginePort
+    # None in production: the store's clock decides leases and leadership (PostgreSQL's, the
+    # same for every node). Tests pin time with one.
+    clock: Clock | None
     retention: timedelta
     interval: float = 5.0
     purge_pause: float = 0.05  # between purge batches, so reads never stall behind a purge
@@ -35,19 +37,36 @@ class Maintenance:
     def stop(self) -> None:
         self._stopping.set()
 
+    def _now(self) -> datetime | None:
+        return None if self.clock is None else self.clock()
+
     async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("maintenance round failed; retrying in %ss", self.interval)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.interval)
+        """Rounds until stop(); then, if leading, step down so another node leads at once."""
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self.tick()
+                except Exception:
+                    log.exception("maintenance round failed; retrying in %ss", self.interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.interval)
+        finally:
+            if self.leading:
+                await self.resign()
+
+    async def resign(self) -> None:
+        try:
+            await self.store.resign(DUTY, self.id)
+        except Exception:  # its lease runs out instead
+            log.exception("%s could not step down as maintenance leader", self.id)
+        else:
+            log.info("%s stepped down as maintenance leader", self.id)
+        self.leading = False
 
     async def tick(self) -> None:
         """One round: take or renew leadership; if leading, rescue and purge."""
         ttl = timedelta(seconds=self.interval * 3)
-        leading = await self.store.try_lead(DUTY, self.id, self.clock(), ttl)
+        leading = await self.store.try_lead(DUTY, self.id, self._now(), ttl)
         if leading != self.leading:
             log.info("%s %s maintenance leader", self.id, "is now" if leading else "is no longer")
             self.leading = leading
@@ -59,7 +78,7 @@ class Maintenance:
     async def rescue(self) -> int:
         total = 0
         while True:
-            jobs = await self.store.rescue_expired(self.clock(), BATCH)
+            jobs = await self.store.rescue_expired(self._now(), BATCH)
             for job in jobs:
                 log.warning("rescued job %s (%s): now %s", job.id, job.name, job.status.value)
             total += len(jobs)
@@ -69,7 +88,9 @@ class Maintenance:
     async def purge(self) -> int:
         total = 0
         while not self._stopping.is_set():
-            purged = await self.store.purge_ended(self.clock() - self.retention, BATCH)
+            # Retention is days long: this node's clock is good enough for it.
+            now = self._now() or system_clock()
+            purged = await self.store.purge_ended(now - self.retention, BATCH)
             total += purged
             if purged < BATCH:
                 break

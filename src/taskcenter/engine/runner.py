@@ -13,21 +13,24 @@ from taskcenter.domain.clock import Clock
 from taskcenter.engine.maintenance import Maintenance
 from taskcenter.engine.registry import Registry
 from taskcenter.engine.worker import Worker, WorkerConfig
-from taskcenter.storage.base import Store
+from taskcenter.ports.engine import EnginePort
 
 log = logging.getLogger("taskcenter.engine")
 
 
 @asynccontextmanager
 async def engine_running(
-    store: Store,
+    store: EnginePort,
     registry: Registry,
-    clock: Clock,
+    clock: Clock | None,
     retention: timedelta,
     config: WorkerConfig,
     resources: dict[str, Any] | None = None,
 ) -> AsyncIterator[Worker]:
-    """A worker and maintenance run while the block runs; on exit they stop gracefully."""
+    """A worker and maintenance run while the block runs; on exit they stop gracefully.
+
+    ``clock``: None in production, so the store's clock decides leases and leadership.
+    """
     worker = Worker(store, registry, clock, config, resources=resources or {})
     maintenance = Maintenance(store, clock, retention, config.maintenance_interval, id=worker.id)
     tasks = [

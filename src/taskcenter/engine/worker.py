@@ -10,34 +10,65 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from taskcenter.domain.clock import Clock
-from taskcenter.domain.engine import DEFAULT_LEASE, Claim, Outcome, backoff
 from taskcenter.domain.errors import LeaseLost
 from taskcenter.domain.job import Job
-from taskcenter.domain.status import JobStatus
-from taskcenter.engine.context import Cancelled, JobContext
+from taskcenter.domain.runs import DEFAULT_LEASE, Claim, Ending, Outcome
+from taskcenter.engine.context import JobContext
+from taskcenter.engine.errors import Cancelled, PermanentFailure
 from taskcenter.engine.registry import Registry
-from taskcenter.storage.base import Store
+from taskcenter.ports.engine import EnginePort
 
 log = logging.getLogger("taskcenter.worker")
 
 
-class PermanentFailure(Exception):
-    """Raised by a handler for a failure that retrying cannot fix; its message is the reason."""
+class InvalidConfig(ValueError):
+    """A worker setting out of its range: says which, the range, and the value given."""
+
+    def __init__(self, setting: str, value: float, low: float, high: float, unit: str) -> None:
+        self.setting = setting
+        self.range = f"from {low:g} to {high:g}{unit}"
+        self.value = value
+        super().__init__(self.naming(setting))
+
+    def naming(self, name: str) -> str:
+        """The message, with the setting called ``name`` (a command line calls it by its flag)."""
+        return f"{name} must be {self.range}, not {self.value:g}"
+
+
+# Each setting's allowed range. A zero lease would renew it in a loop without pause; a zero
+# interval would poll the store or run maintenance rounds without pause; a negative grace or
+# concurrency means nothing. The upper ends keep a typo (seconds given as milliseconds) from
+# leaving a lost worker's jobs unrescued for days.
+_LIMITS: dict[str, tuple[float, float, str]] = {
+    "concurrency": (1, 1000, " jobs"),
+    "lease": (0.5, 86400, " seconds"),
+    "poll_interval": (0.01, 3600, " seconds"),
+    "grace": (0, 86400, " seconds"),
+    "maintenance_interval": (0.1, 3600, " seconds"),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
+    """A worker's settings, checked when made: out of range, it raises InvalidConfig."""
+
     concurrency: int = 10
     lease: timedelta = DEFAULT_LEASE
     poll_interval: float = 0.25  # seconds between looks for due jobs when not notified
     grace: float = 30.0  # seconds running jobs get to finish after SIGTERM
     maintenance_interval: float = 5.0  # seconds between rescue/purge rounds (leader only)
+
+    def __post_init__(self) -> None:
+        for setting, (low, high, unit) in _LIMITS.items():
+            value = getattr(self, setting)
+            number = value.total_seconds() if isinstance(value, timedelta) else float(value)
+            if not low <= number <= high:  # NaN fails too
+                raise InvalidConfig(setting, number, low, high, unit)
 
     @property
     def heartbeat(self) -> float:
@@ -59,9 +90,11 @@ class _Run:
 
 @dataclass
 class Worker:
-    store: Store
+    store: EnginePort
     registry: Registry
-    clock: Clock
+    # None in production: the store's clock decides leases (PostgreSQL's, the same for every
+    # node). Tests pin time with one.
+    clock: Clock | None = None
     config: WorkerConfig = field(default_factory=WorkerConfig)
     id: str = field(default_factory=worker_id)
     resources: dict[str, Any] = field(default_factory=dict)
@@ -72,6 +105,9 @@ class Worker:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._endings: asyncio.Queue[tuple[Outcome, asyncio.Future[Job | None]]] = asyncio.Queue()
+
+    def _now(self) -> datetime | None:
+        return None if self.clock is None else self.clock()
 
     def notify(self) -> None:
         """A job may be due: look now instead of at the next poll."""
@@ -120,7 +156,7 @@ class Worker:
         if free <= 0:
             return 0
         try:
-            jobs = await self.store.claim_jobs(self.id, free, self.clock(), self.config.lease)
+            jobs = await self.store.claim_jobs(self.id, free, self._now(), self.config.lease)
         except Exception:
             log.exception("worker %s could not claim jobs; retrying", self.id)
             await asyncio.sleep(self.config.poll_interval)
@@ -144,8 +180,9 @@ class Worker:
 
     async def _execute(self, job: Job, claim: Claim, context: JobContext) -> None:
         handler = self.registry.get(job.name)
+        retry_safe = handler is not None and handler.retry_safe
         log.info("job %s (%s) attempt %d started on %s", job.id, job.name, claim.attempt, self.id)
-        status, reason = JobStatus.COMPLETED, ""
+        ending, error = Ending.RETURNED, ""
         try:
             if handler is None:
                 raise PermanentFailure(f"No handler for {job.name} on worker {self.id}.")
@@ -156,24 +193,17 @@ class Worker:
             log.warning("job %s: worker %s lost its lease; leaving the job alone", job.id, self.id)
             return
         except Cancelled:
-            status = JobStatus.CANCELED
+            ending = Ending.STOPPED
         except PermanentFailure as exc:
-            status, reason = JobStatus.FAILED, str(exc)
+            ending, error = Ending.GAVE_UP, str(exc)
         except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            if handler is not None and handler.retry_safe and claim.attempt < job.max_attempts:
-                run_at = self.clock() + backoff(claim.attempt)
-                log.warning("job %s attempt %d failed (%s); retrying at %s", job.id, claim.attempt,
-                            reason, run_at.isoformat())  # fmt: skip
-                await self._safely(self.store.release(claim, run_at, self.clock(), f"failed: {reason}"))
-                return
-            log.exception("job %s attempt %d failed", job.id, claim.attempt)
-            status = JobStatus.FAILED
+            ending, error = Ending.RAISED, f"{type(exc).__name__}: {exc}"
+            log.warning("job %s attempt %d failed", job.id, claim.attempt, exc_info=True)
         # The handler is done: free its slot now, so the next claim overlaps this write.
         self._finished(job.id)
-        ended = await self._end(Outcome(claim, status, reason))
+        ended = await self._end(Outcome(claim, ending, error, retry_safe))
         if ended is not None:
-            log.info("job %s ended %s", job.id, ended.status.value)
+            log.info("job %s is now %s", job.id, ended.status.value)
 
     async def _end(self, outcome: Outcome) -> Job | None:
         """Queue the run's end for the next batch write, and wait for it."""
@@ -195,7 +225,7 @@ class Worker:
             while not self._endings.empty() and len(batch) < 500:
                 batch.append(self._endings.get_nowait())
             try:
-                results = await self.store.finish_many([o for o, _ in batch], self.clock())
+                results = await self.store.finish_many([o for o, _ in batch], self._now())
             except Exception as exc:
                 log.exception("worker %s could not record %d job ends", self.id, len(batch))
                 for _, done in batch:
@@ -205,13 +235,6 @@ class Worker:
             for (_, done), ended in zip(batch, results, strict=True):
                 if not done.done():
                     done.set_result(ended)
-
-    async def _safely(self, write: Awaitable[Job]) -> Job | None:
-        try:
-            return await write
-        except LeaseLost:
-            log.warning("worker %s no longer holds a job it tried to end", self.id)
-            return None
 
     async def _heartbeats(self) -> None:
         while True:
@@ -224,7 +247,7 @@ class Worker:
         if not runs:
             return
         try:
-            status = await self.store.renew_leases(self.id, list(runs), self.clock(), self.config.lease)
+            status = await self.store.renew_leases(self.id, list(runs), self._now(), self.config.lease)
         except Exception:
             log.exception("worker %s could not renew its leases", self.id)
             return
@@ -235,10 +258,11 @@ class Worker:
                 run.task.cancel()
             elif job_id in status.cancel_requested and not run.context.cancel_requested:
                 log.info("job %s: cancel requested", job_id)
-                run.context._mark_cancel_requested()
+                run.context.mark_cancel_requested()
 
     async def _drain(self) -> None:
-        """After stop(): wait up to the grace period, then hand back or fail what still runs."""
+        """After stop(): wait up to the grace period, then end what still runs as interrupted
+        (the domain hands back what is safe to run again, and fails the rest)."""
         if self._runs:
             log.info("worker %s stopping: %d jobs get %ss to finish", self.id, self.running,
                      self.config.grace)  # fmt: skip
@@ -248,16 +272,7 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await run.task
             handler = self.registry.get(run.job.name)
-            now = self.clock()
-            if handler is not None and handler.retry_safe:
-                await self._safely(
-                    self.store.release(run.claim, now, now, f"handed back by {self.id} on shutdown")
-                )
-            else:
-                reason = (
-                    f"The worker {self.id} was stopped before the job finished, and the job is "
-                    "not safe to retry."
-                )
-                await self._end(Outcome(run.claim, JobStatus.FAILED, reason))
+            retry_safe = handler is not None and handler.retry_safe
+            await self._end(Outcome(run.claim, Ending.INTERRUPTED, retry_safe=retry_safe))
         if self._tasks:
             await asyncio.wait(set(self._tasks))  # handlers that finished, their ends being written

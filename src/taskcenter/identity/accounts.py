@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from taskcenter.domain.principals import AccessKey, Project, User
 from taskcenter.identity.passwords import hash_password
 from taskcenter.identity.secrets import new_access_key, new_id, new_password, new_secret_key
-from taskcenter.storage.base import Store
+from taskcenter.ports.identity import IdentityPort
 
 ADMIN = "admin"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
@@ -49,7 +49,7 @@ class Credentials:
 
 
 async def create_project(
-    store: Store, name: str, *, password: str | None = None, admin: bool = False
+    store: IdentityPort, name: str, *, password: str | None = None, admin: bool = False
 ) -> Credentials:
     """A project and its one user (named like the project, scoped to it only), with an AK/SK."""
     if not _NAME.fullmatch(name):
@@ -65,7 +65,7 @@ async def create_project(
     return Credentials(project.id, name, name, password, key.access_key, key.secret_key)
 
 
-async def bootstrap_admin(store: Store, password: str | None) -> Credentials | None:
+async def bootstrap_admin(store: IdentityPort, password: str | None) -> Credentials | None:
     """On an empty store, the admin user in project admin; None when users exist already."""
     if await store.has_users():
         return None
@@ -75,7 +75,7 @@ async def bootstrap_admin(store: Store, password: str | None) -> Credentials | N
         return None  # another node bootstrapped the same store first
 
 
-async def delete_project(store: Store, name: str) -> None:
+async def delete_project(store: IdentityPort, name: str) -> None:
     """Delete the project with its users, access keys and tokens, unless it still has work."""
     project = await store.get_project_by_name(name)
     if project is None:
@@ -91,7 +91,7 @@ async def delete_project(store: Store, name: str) -> None:
         )
 
 
-async def reset_password(store: Store, user_name: str) -> str:
+async def reset_password(store: IdentityPort, user_name: str) -> str:
     """A new password for the user, whose tokens stop working; its access keys stay."""
     user = await store.get_user_by_name(user_name)
     if user is None:
@@ -102,7 +102,7 @@ async def reset_password(store: Store, user_name: str) -> str:
     return password
 
 
-async def rotate_admin_credentials(store: Store) -> Credentials:
+async def rotate_admin_credentials(store: IdentityPort) -> Credentials:
     """A new password and access key pair for the admin; its old key and tokens stop working.
 
     Recovers the admin's secrets printed once at first start: whoever can open the store (the

@@ -106,7 +106,7 @@ def canonical_uri(raw_path: bytes) -> str:
 def canonical_query(query_string: bytes) -> bytes:
     """The SDK's canonical query of the raw query string, which ASGI servers give as bytes.
 
-    The pairs are read as the application reads them (Starlette's parse_qsl, api/jobs.py): the
+    The pairs are read as the application reads them (Starlette's parse_qsl, api/polls.py): the
     bytes as latin-1, "+" as a space. What is verified is then what is used: read with unquote(),
     a "+" that a proxy put for a signed "%2B" verified, and the application saw a space. (The SDK
     sends its canonical query, where neither a raw "+" nor a raw byte past ASCII occurs.)"""

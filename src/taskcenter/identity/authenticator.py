@@ -17,7 +17,7 @@ from taskcenter.domain.errors import AuthenticationFailed
 from taskcenter.domain.principals import IssuedToken, Principal
 from taskcenter.identity import aksk
 from taskcenter.identity.secrets import token_hash
-from taskcenter.storage.base import Store
+from taskcenter.ports.identity import IdentityPort
 
 CACHE_SECONDS = 60.0
 CACHE_ENTRIES = 100_000
@@ -60,7 +60,7 @@ class _RecentCache(Generic[K, V]):
 
 
 class Authenticator:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: IdentityPort, clock: Clock) -> None:
         self._store = store
         self._clock = clock
         # Keyed by the token itself, which the request carries anyway: hashing it is needed

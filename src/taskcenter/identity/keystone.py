@@ -17,7 +17,7 @@ from taskcenter.domain.principals import IssuedToken, Principal
 from taskcenter.identity.passwords import verify_password
 from taskcenter.identity.secrets import new_token, token_hash
 from taskcenter.identity.throttle import LoginThrottle
-from taskcenter.storage.base import Store
+from taskcenter.ports.identity import IdentityPort
 
 TOKEN_LIFETIME = timedelta(hours=24)
 DOMAIN = {"id": "default", "name": "Default"}
@@ -34,7 +34,7 @@ def _dig(body: Any, *path: str) -> Any:
 
 
 async def issue_token(
-    store: Store,
+    store: IdentityPort,
     clock: Clock,
     throttle: LoginThrottle,
     body: dict[str, Any],

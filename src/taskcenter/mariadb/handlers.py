@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import cast
 
 from taskcenter.engine.context import JobContext
+from taskcenter.engine.errors import PermanentFailure
 from taskcenter.engine.registry import Registry
-from taskcenter.engine.worker import PermanentFailure
 from taskcenter.mariadb.service import InstanceService
 
 registry = Registry()

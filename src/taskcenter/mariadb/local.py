@@ -284,3 +284,11 @@ async def _run(argv: list[str], what: str) -> str:
         message = (err or out).decode(errors="replace").strip()[-500:]
         raise ServerError(f"{what} failed (exit {process.returncode}): {message}")
     return out.decode(errors="replace")
+
+
+def running_servers(root: Path) -> list[LocalServer]:
+    """The servers under ``root`` (a node's ``<data-dir>/instances``) whose process runs."""
+    if not root.is_dir():
+        return []
+    servers = (LocalServer(home) for home in sorted(root.iterdir()) if home.is_dir())
+    return [server for server in servers if server.pid() is not None]

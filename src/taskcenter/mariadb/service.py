@@ -14,7 +14,7 @@ from taskcenter.domain.instance import DATASTORE, ENGINE_VERSION, FLAVORS, DbIns
 from taskcenter.domain.instance_requests import DatabaseRight, Grant, NewDatabase, NewUser
 from taskcenter.domain.job import SECRETS
 from taskcenter.engine.context import JobContext
-from taskcenter.engine.worker import PermanentFailure
+from taskcenter.engine.errors import PermanentFailure
 from taskcenter.mariadb.local import (
     INSTALL_HINT,
     LocalServer,
@@ -24,7 +24,7 @@ from taskcenter.mariadb.local import (
     missing_programs,
 )
 from taskcenter.mariadb.sql import Statement, create_database, create_root, create_user, reset_root
-from taskcenter.storage.base import Store
+from taskcenter.ports.instances import InstancesPort
 
 log = logging.getLogger("taskcenter.mariadb")
 T = TypeVar("T")
@@ -60,7 +60,7 @@ class Steps:
 class InstanceService:
     """Where instances live on disk, and the operations the job handlers run."""
 
-    def __init__(self, store: Store, clock: Clock, root: Path) -> None:
+    def __init__(self, store: InstancesPort, clock: Clock, root: Path) -> None:
         self.store = store
         self.clock = clock
         self.root = root

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from taskcenter.storage.base import Store
+from taskcenter.ports import Store
 
 SQLITE_FILE = "taskcenter.db"
 
@@ -30,10 +30,10 @@ async def open_store(database_url: str | None, data_dir: Path) -> Store:
     ``sqlite:///path`` names the file; with no URL the file lives in ``data_dir``.
     """
     if database_url and database_url.startswith(("postgres://", "postgresql://")):
-        from taskcenter.storage.postgres import PostgresStore
+        from taskcenter.storage.postgres.store import PostgresStore
 
         return await PostgresStore.open(database_url)
-    from taskcenter.storage.sqlite import SqliteStore
+    from taskcenter.storage.sqlite.store import SqliteStore
 
     if database_url:
         describe(database_url, data_dir)  # rejects unknown schemes

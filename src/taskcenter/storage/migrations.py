@@ -2,6 +2,11 @@
 
 Hand-written rather than Alembic because the store is hand-written SQL per dialect (no ORM
 models for Alembic to diff); the runner is a loop over files plus a version table.
+
+The schema the code expects is the one the migrations make, and nothing else says what it is:
+at start each dialect migrates a scratch database (SQLite in memory, a scratch schema rolled
+back on PostgreSQL) and check_schema compares the store's tables with it, so a store whose
+schema drifted (a column dropped, renamed or of another type) is refused instead of misread.
 """
 
 from __future__ import annotations
@@ -12,62 +17,8 @@ from importlib import resources
 
 _FILE = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
 
-# The tables and columns the code reads and writes. Checked at start after migrating, so a
-# store whose schema drifted (or is newer than this code) is refused instead of misread.
-EXPECTED_TABLES: dict[str, dict[str, frozenset[str]]] = {
-    "sqlite": {
-        "projects": frozenset({"id", "name", "created_us"}),
-        "users": frozenset({"id", "name", "project_id", "password_hash", "is_admin", "created_us"}),
-        "access_keys": frozenset({"access_key", "secret_key", "user_id", "created_us"}),
-        "tokens": frozenset({"token_hash", "user_id", "project_id", "issued_us", "expires_us"}),
-        "jobs": frozenset(
-            {
-                "seq", "id", "project_id", "name", "status", "created_us", "started_us",
-                "ended_us", "progress", "instance_id", "instance_name", "entities",
-                "fail_reason", "sub_tasks", "idempotency_key", "runnable", "run_at_us", "attempt",
-                "max_attempts", "lease_owner", "lease_expires_us", "cancel_requested", "params", "scheduled",
-            }
-        ),
-        "job_events": frozenset({"seq", "job_id", "from_status", "to_status", "at_us", "detail"}),
-        "leaders": frozenset({"name", "owner", "expires_us"}),
-        "instances": frozenset(
-            {"id", "project_id", "name", "status", "flavor_ref", "port", "request", "created_us",
-             "updated_us"}
-        ),
-        "job_names": frozenset({"project_id", "name"}),
-        "backups": frozenset(
-            {"id", "project_id", "instance_id", "name", "description", "status", "size_bytes", "begin_us",
-             "end_us"}
-        ),
-        "schema_migrations": frozenset({"version", "name"}),
-    },
-    "postgres": {
-        "projects": frozenset({"id", "name", "created_at"}),
-        "users": frozenset({"id", "name", "project_id", "password_hash", "is_admin", "created_at"}),
-        "access_keys": frozenset({"access_key", "secret_key", "user_id", "created_at"}),
-        "tokens": frozenset({"token_hash", "user_id", "project_id", "issued_at", "expires_at"}),
-        "jobs": frozenset(
-            {
-                "seq", "id", "project_id", "name", "status", "created_at", "started_at",
-                "ended_at", "progress", "instance_id", "instance_name", "entities",
-                "fail_reason", "sub_tasks", "idempotency_key", "runnable", "run_at", "attempt",
-                "max_attempts", "lease_owner", "lease_expires", "cancel_requested", "params", "scheduled",
-            }
-        ),
-        "job_events": frozenset({"seq", "job_id", "from_status", "to_status", "at", "detail"}),
-        "leaders": frozenset({"name", "owner", "expires"}),
-        "instances": frozenset(
-            {"id", "project_id", "name", "status", "flavor_ref", "port", "request", "created_at",
-             "updated_at"}
-        ),
-        "job_names": frozenset({"project_id", "name"}),
-        "backups": frozenset(
-            {"id", "project_id", "instance_id", "name", "description", "status", "size_bytes", "begin_at",
-             "end_at"}
-        ),
-        "schema_migrations": frozenset({"version", "name"}),
-    },
-}  # fmt: skip
+# table -> column -> its type, as the dialect names it
+Schema = dict[str, dict[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +46,10 @@ def migrations(dialect: str) -> list[Migration]:
     return found
 
 
-def check_schema(dialect: str, actual: dict[str, set[str]], applied: list[int]) -> None:
+def check_schema(dialect: str, actual: Schema, expected: Schema, applied: list[int]) -> None:
+    """Refuse a store written by a newer taskcenter, or whose tables differ from ``expected``
+    (what a fresh migration makes). Tables of its own that the migrations do not make are left
+    alone."""
     known = [m.version for m in migrations(dialect)]
     newer = sorted(set(applied) - set(known))
     if newer:
@@ -103,7 +57,23 @@ def check_schema(dialect: str, actual: dict[str, set[str]], applied: list[int]) 
             f"the database has migrations {newer} that this taskcenter does not know: "
             f"it was written by a newer version; upgrade taskcenter"
         )
-    for table, columns in EXPECTED_TABLES[dialect].items():
-        missing = columns - actual.get(table, set())
+    problems = []
+    for table, columns in sorted(expected.items()):
+        have = actual.get(table)
+        if have is None:
+            problems.append(f"table {table} is missing")
+            continue
+        missing = sorted(columns.keys() - have.keys())
+        unexpected = sorted(have.keys() - columns.keys())
         if missing:
-            raise SchemaMismatch(f"table {table} lacks columns {sorted(missing)}")
+            problems.append(f"table {table} lacks columns {missing}")
+        if unexpected:
+            problems.append(f"table {table} has columns the migrations do not make: {unexpected}")
+        for column in sorted(columns.keys() & have.keys()):
+            if have[column] != columns[column]:
+                problems.append(f"{table}.{column} is {have[column]}, the migrations make {columns[column]}")
+    if problems:
+        raise SchemaMismatch(
+            "the database's schema is not the one its migrations make (was it changed by hand?): "
+            + "; ".join(problems)
+        )

@@ -1,0 +1,1 @@
+"""The SQLite store: one module per port, its SQL in sql/<module>.sql (storage/sql.py)."""

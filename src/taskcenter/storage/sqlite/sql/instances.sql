@@ -1,0 +1,112 @@
+-- Instances and backups (storage/sqlite/instances.py). Their columns are always selected in the
+-- order storage/sqlite/rows.py reads them.
+
+-- name: instance_insert
+INSERT INTO instances (id, project_id, name, status, flavor_ref, port, request, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: instance_get
+SELECT id, project_id, name, status, flavor_ref, port, request, created_at, updated_at
+FROM instances WHERE id = ?;
+
+-- name: instance_update
+UPDATE instances SET status = COALESCE(?1, status), port = COALESCE(?2, port),
+    flavor_ref = COALESCE(?3, flavor_ref), updated_at = ?4
+WHERE id = ?5
+RETURNING id, project_id, name, status, flavor_ref, port, request, created_at, updated_at;
+
+-- name: instances_with_status
+-- ?1: a JSON array of the statuses.
+SELECT id, project_id, name, status, flavor_ref, port, request, created_at, updated_at
+FROM instances WHERE status IN (SELECT value FROM json_each(?1));
+
+-- name: instances_list
+-- A page of the project's instances that are not deleted (?2), oldest first.
+SELECT id, project_id, name, status, flavor_ref, port, request, created_at, updated_at
+FROM instances WHERE project_id = ?1 AND status <> ?2 /* filters */
+ORDER BY created_at, id LIMIT ?3 OFFSET ?4;
+
+-- name: instances_count
+SELECT count(*) FROM instances WHERE project_id = ?1 AND status <> ?2 /* filters */;
+
+-- The instance list's optional filters (storage/sql.py Filters): each one's own parameters
+-- are ?1, ?2.
+
+-- name: instances_filter_id
+id = ?1
+
+-- name: instances_filter_id_contains
+instr(id, ?1) > 0
+
+-- name: instances_filter_name
+name = ?1
+
+-- name: instances_filter_name_contains
+instr(name, ?1) > 0
+
+-- name: instances_filter_vpc
+json_extract(request, '$.vpc_id') = ?1
+
+-- name: instances_filter_subnet
+json_extract(request, '$.subnet_id') = ?1
+
+-- name: instances_filter_tag
+-- A tag with key ?1 and value ?2. Read through the whole document's path, which is NULL (never
+-- an error) for a malformed tag, where json_extract(t.value, ...) would fail on a non-object.
+EXISTS (SELECT 1 FROM json_each(request, '$.tags') AS t
+        WHERE json_extract(request, '$.tags[' || t.key || '].key') = ?1
+          AND json_extract(request, '$.tags[' || t.key || '].value') = ?2)
+
+-- name: instances_filter_with_address
+-- Not in the statuses ?1 and ?2 (creating, createfail): those have no address yet.
+status NOT IN (?1, ?2)
+
+-- name: job_unfinished_of_instance
+SELECT id, project_id, name, status, created_at, started_at, ended_at, progress,
+       instance_id, instance_name, entities, fail_reason, sub_tasks, idempotency_key,
+       run_by_worker, run_at, attempt, max_attempts, lease_owner, lease_expires,
+       cancel_requested, params, scheduled
+FROM jobs WHERE instance_id = ? AND ended_at IS NULL LIMIT 1;
+
+-- name: instance_has_jobs
+SELECT 1 FROM jobs
+WHERE project_id = ? AND instance_id = ? AND (ended_at IS NULL OR ended_at >= ?) LIMIT 1;
+
+-- name: backup_save
+INSERT OR REPLACE INTO backups
+    (id, project_id, instance_id, name, description, status, size_bytes, begin_at, end_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: backup_get
+SELECT id, project_id, instance_id, name, description, status, size_bytes, begin_at, end_at
+FROM backups WHERE id = ? AND project_id = ?;
+
+-- name: backups_list
+-- A page of the project's backups, newest first.
+SELECT id, project_id, instance_id, name, description, status, size_bytes, begin_at, end_at
+FROM backups WHERE project_id = ?1 /* filters */
+ORDER BY begin_at DESC, id LIMIT ?2 OFFSET ?3;
+
+-- name: backups_count
+SELECT count(*) FROM backups WHERE project_id = ?1 /* filters */;
+
+-- The backup list's optional filters (storage/sql.py Filters).
+
+-- name: backups_filter_instance
+instance_id = ?1
+
+-- name: backups_filter_id
+id = ?1
+
+-- name: backups_filter_name
+name = ?1
+
+-- name: backups_filter_begin_from
+begin_at >= ?1
+
+-- name: backups_filter_begin_to
+begin_at <= ?1
+
+-- name: backups_filter_instance_name
+-- Of an instance of project ?1 named ?2.
+instance_id IN (SELECT id FROM instances WHERE project_id = ?1 AND name = ?2)
