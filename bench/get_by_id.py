@@ -10,7 +10,7 @@ readers (c) and their pure-Python twin (python, a server with TASKCENTER_PURE_PY
 report sets them side by side. --paths c (or python) measures one.
 
     .venv/bin/python -m bench.get_by_id --engine sqlite
-    .venv/bin/python -m bench.get_by_id --engine postgres --pg-url postgresql://postgres@127.0.0.1/postgres
+    .venv/bin/python -m bench.get_by_id --engine postgres   # a new database on TASKCENTER_TEST_PG
 """
 
 from __future__ import annotations
