@@ -3,7 +3,7 @@
 One write per response. uvicorn's httptools protocol writes a response's head when the
 application starts the response and its body when the application sends it: two send() system
 calls for every answer, and on a poll the second one, not Python, was the largest single cost on
-the event loop's thread (py-spy). Measured under wrk (BENCHMARKS.md), one write per response
+the event loop's thread (py-spy). Measured under wrk (bench/NOTES.md), one write per response
 served 9-14% more requests a second, /health and polls alike. uvicorn has no setting for this,
 so the head is held here, in the transport each request's cycle writes to, until its body comes.
 

@@ -5,7 +5,7 @@
  * in a loop and more in the server: the largest part of what an AK/SK poll costs beyond a token
  * poll. With only those steps here, the date check, the plain path and query and the calls
  * between them still cost a signed poll 2-3 µs of Python more than a token poll, on the thread
- * every request waits for (BENCHMARKS.md); so a poll's whole check is one call. No library
+ * every request waits for (bench/NOTES.md); so a poll's whole check is one call. No library
  * verifies this scheme (the SDK only signs its own requests, in Python); these are its steps,
  * with OpenSSL's SHA-256. A path or query that needs percent-encoding is canonicalised in
  * aksk.py, where Python's quote() is the SDK's own.

@@ -378,7 +378,7 @@ static const int pg_widths[11] = {4, -1, -1, -1, 8, 8, 2, -1, -1, -1, -1};
 
 /* The statement's parameters are three arrays, one element per lookup, sent in PostgreSQL's
  * binary format: $1 uuid[] (the job ids), $2 text[] (the projects), $3 timestamptz[] (from when
- * an ended job is still visible). Measured in the backend (BENCHMARKS.md), reading these cost a
+ * an ended job is still visible). Measured in the backend (bench/NOTES.md), reading these cost a
  * third less per lookup than the one JSON text of keys that an earlier version parsed with
  * json_array_elements. */
 #define PG_ARRAYS 3 /* and so a PostgresReader lookup's values */

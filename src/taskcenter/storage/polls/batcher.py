@@ -42,10 +42,10 @@ class PollBatcher(ABC):
     first batch's polls while the reader works on the next. With one large batch out instead,
     the event loop waited for all of it: under wrk, 32 connections fell into two convoys of
     about 16 polls, and the event loop idled 9-17% of the time while the reader and the database
-    worked through one convoy (BENCHMARKS.md, on both stores).
+    worked through one convoy (bench/NOTES.md, on both stores).
 
     Each batch costs PostgreSQL a statement, and the reader a hand-over: eight lookups a batch
-    measured best on PostgreSQL (BENCHMARKS.md, 2026-11-29, tenth session: per-thread CPU under
+    measured best on PostgreSQL (bench/NOTES.md, 2026-11-29, tenth session: per-thread CPU under
     wrk): with four, the database and the reader took a quarter more CPU a poll, which on two
     cores the event loop's thread lost to them; with 16 or 32, it waited for convoys again.
     SQLite pays per lookup anyway, and measured the same with 2, 4 and 8.

@@ -7,7 +7,7 @@ tests/storage/test_poll_readers.py runs its suite over both and compares the two
 
 What differs is the cost. These threads take the GIL to run each lookup and to hand each batch
 back, so they share the event loop's core time where the C threads ran beside it (README.md and
-BENCHMARKS.md say how much). They still keep the event loop from waiting on a database: SQLite
+bench/NOTES.md say how much). They still keep the event loop from waiting on a database: SQLite
 steps and libpq's network round trips run with the GIL released.
 
 The event loop learns that a batch is done from a pipe (one byte a batch), which it watches as it
@@ -25,7 +25,7 @@ binary, as the C does. libpq rather than asyncpg on an event loop of the reader'
 - it costs less: batches of 8 lookups by id among 100,000 jobs, one after another on one thread,
   each rendered by polls.answer, took 34-56 µs of the process's CPU a lookup with psycopg's pq and
   53-65 µs with asyncpg, whose event loop, protocol, records and datetimes all run on the reader's
-  thread under the GIL (bench/poll_clients.py; BENCHMARKS.md, 2026-12-01, a busy 2-core machine).
+  thread under the GIL (bench/poll_clients.py; bench/NOTES.md, 2026-12-01, a busy 2-core machine).
 """
 
 from __future__ import annotations

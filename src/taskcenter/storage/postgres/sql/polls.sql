@@ -17,7 +17,7 @@ WHERE jobs.ended_at IS NULL OR jobs.ended_at >= k.since;
 -- The generic plan, always: PostgreSQL otherwise plans the statement anew for each batch
 -- whenever its estimate for the batch's arrays is below the generic plan's (it assumes 10
 -- lookups), so batches of a few polls, the common case under moderate load, paid a planning
--- each. Measured on the backend's CPU (BENCHMARKS.md): batches of 4 took 73-81 µs a lookup so,
+-- each. Measured on the backend's CPU (bench/NOTES.md): batches of 4 took 73-81 µs a lookup so,
 -- 19-31 µs with the generic plan; batches of 16 the same either way, since it picks the generic
 -- plan there. The plan does not depend on the arrays: a nested loop over them, probing jobs by id.
 SET statement_timeout = '10s';
